@@ -1,0 +1,124 @@
+"""Build a model for analysis: shapes matter, trained values do not.
+
+Models are constructed on the meta device (no weight initialisation, no memory), then given zeroed
+storage: zeros rather than uninitialised memory, which can hold denormal floats that slow the trace.
+No weights are ever downloaded."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import re
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+from .catalog import BUILD_KWARGS, ModelSpec
+from .errors import ArchvizError
+
+_SHAPE = re.compile(r"^\d+(x\d+)*$")
+
+
+def parse_input_shape(text: str) -> list[int]:
+    """'1x3x224x224' -> [1, 3, 224, 224]; '3x32x32' gets batch 1; '224' means 1x3x224x224."""
+    t = text.strip().lower().replace("×", "x").replace(",", "x").replace(" ", "")
+    if not _SHAPE.match(t):
+        raise ArchvizError(f"malformed --input {text!r}: expected e.g. 1x3x224x224, 3x224x224 or 224", 2)
+    dims = [int(d) for d in t.split("x")]
+    if any(d <= 0 for d in dims):
+        raise ArchvizError(f"malformed --input {text!r}: every dimension must be positive", 2)
+    if len(dims) == 1:
+        dims = [1, 3, dims[0], dims[0]]
+    elif len(dims) == 3:
+        dims = [1, *dims]
+    if len(dims) < 2:
+        raise ArchvizError(f"malformed --input {text!r}: need at least batch and channels", 2)
+    return dims
+
+
+def shape_text(shape: list[int]) -> str:
+    return "x".join(str(d) for d in shape)
+
+
+def default_input_shape(spec: ModelSpec, published: dict[str, Any] | None) -> list[int]:
+    """224 unless the default weights' transforms crop to another size (299 for Inception v3)."""
+    size = (published or {}).get("crop_size") or 224
+    return [1, 3, int(size), int(size)]
+
+
+def load_factory(spec: ModelSpec) -> Callable[[], Any]:
+    """Import `package.module:factory` or `path/to/file.py:factory`."""
+    source = spec.source or ""
+    try:
+        if source.endswith(".py") or "/" in source or "\\" in source:
+            path = Path(source)
+            if not path.is_file():
+                raise ArchvizError(f"factory file not found: {source}", 2)
+            mod_name = f"archviz_user_{abs(hash(str(path.resolve())))}"
+            loader_spec = importlib.util.spec_from_file_location(mod_name, path)
+            module = importlib.util.module_from_spec(loader_spec)
+            sys.modules[mod_name] = module
+            loader_spec.loader.exec_module(module)
+        else:
+            module = importlib.import_module(source)
+    except ArchvizError:
+        raise
+    except Exception as exc:  # user code: report the cause in one line
+        raise ArchvizError(f"cannot import {source!r}: {type(exc).__name__}: {exc}", 1) from exc
+    factory = getattr(module, spec.name, None)
+    if factory is None or not callable(factory):
+        raise ArchvizError(f"{source!r} has no callable {spec.name!r}", 2)
+    return factory
+
+
+def _constructor(spec: ModelSpec) -> Callable[[], Any]:
+    if spec.kind == "torchvision":
+        from torchvision.models import get_model
+
+        kwargs = BUILD_KWARGS.get(spec.name, {})
+        return lambda: get_model(spec.name, weights=None, **kwargs)
+    return load_factory(spec)
+
+
+def _call(constructor: Callable[[], Any], spec: ModelSpec):
+    import torch
+
+    try:
+        model = constructor()
+    except ArchvizError:
+        raise
+    except Exception as exc:
+        raise ArchvizError(f"building {spec.spec!r} failed: {type(exc).__name__}: {exc}", 1) from exc
+    if not isinstance(model, torch.nn.Module):
+        raise ArchvizError(f"{spec.spec!r} returned {type(model).__name__}, not a torch.nn.Module", 1)
+    return model
+
+
+def zero_storage(model) -> None:
+    """Give a meta-device model real, zeroed storage on the CPU."""
+    import torch
+
+    model.to_empty(device="cpu")
+    with torch.no_grad():
+        for t in (*model.parameters(), *model.buffers()):
+            if t.is_floating_point() or t.is_complex():
+                t.zero_()
+            else:
+                t.fill_(0)
+
+
+def build_model(spec: ModelSpec):
+    """Build `spec` in eval mode without initialising weights (falls back to a normal build)."""
+    import torch
+
+    constructor = _constructor(spec)
+    try:
+        with torch.device("meta"):
+            model = constructor()
+        if not isinstance(model, torch.nn.Module):
+            raise TypeError
+        zero_storage(model)
+    except Exception:
+        model = _call(constructor, spec)
+    model.requires_grad_(False)
+    return model.eval()

@@ -1,0 +1,191 @@
+"""Turn a backend Trace plus its graph analysis into the Profile's rows: per module, per block,
+per graph node, and the totals. Pure bookkeeping: no tracing here, no formatting."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from .graph import (GLOBAL, SPATIAL, Field, GraphAnalysis, ancestors, block_kind, block_names,
+                    merges_by_scope, module_boundaries)
+from .handlers import CONV_LINEAR_OPS, MERGE_OPS
+from .trace import Op, Trace
+
+CATEGORY = {"aten::_convolution": "conv", "aten::linear": "linear", "aten::addmm": "linear",
+            "aten::batch_norm": "norm", "aten::layer_norm": "norm", "aten::group_norm": "norm"}
+
+
+def _num(x: float) -> float | int:
+    return int(round(x)) if abs(x - round(x)) < 1e-9 else round(x, 2)
+
+
+def field_json(field: Field | None) -> dict[str, Any]:
+    """JSON view of a field: lists per spatial dim, 'global', or None when unknown."""
+    if field is None or field.kind not in (SPATIAL, GLOBAL):
+        return {"receptive_field": None, "effective_stride": None, "effective_padding": None}
+    if field.kind == GLOBAL:
+        return {"receptive_field": "global", "effective_stride": None, "effective_padding": None}
+    return {
+        "receptive_field": [_num(s) for s in field.size],
+        "effective_stride": [_num(j) for j in field.jump],
+        "effective_padding": [_num((s - 1) / 2 - c) for s, c in zip(field.size, field.centre)],
+    }
+
+
+def category(op: Op, n_derived: int) -> str:
+    if op.kind in MERGE_OPS and n_derived >= 2:
+        return "merge"
+    if op.kind in CATEGORY:
+        return CATEGORY[op.kind]
+    if "pool" in op.kind:
+        return "pool"
+    return "other"
+
+
+def _within(name: str, scope: str) -> bool:
+    return name == "" or scope == name or scope.startswith(name + ".")
+
+
+class Assembler:
+    def __init__(self, trace: Trace, ga: GraphAnalysis) -> None:
+        self.trace, self.ga = trace, ga
+        self.out_value, self.in_values = module_boundaries(trace, ga)
+        self.merges = merges_by_scope(trace, ga)
+        self.blocks = block_names(trace, self.merges)
+        self.sums = self._sum_by_module()
+
+    def _sum_by_module(self) -> dict[str, dict[str, float]]:
+        sums: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+        for op in self.trace.ops:
+            for name in [*ancestors(op.scope), ""]:
+                s = sums[name]
+                s["macs"] += op.macs
+                s["activations"] += op.activations
+                if op.kind in CONV_LINEAR_OPS:
+                    s["conv_linear_macs"] += op.macs
+        return sums
+
+    def outer_block(self, name: str) -> str | None:
+        for b in self.blocks:  # definition order: outer blocks come before inner ones
+            if _within(b, name):
+                return b
+        return None
+
+    def parent_block(self, name: str) -> str | None:
+        inside = [b for b in self.blocks if b != name and _within(b, name)]
+        return max(inside, key=len) if inside else None
+
+    def field_of(self, value: str | None) -> Field | None:
+        return self.ga.fields.get(value) if value else None
+
+    def layers(self) -> list[dict[str, Any]]:
+        rows = []
+        names = list(self.trace.modules)
+        for name, info in self.trace.modules.items():
+            value = self.out_value.get(name)
+            shape = info.output_shape or (self.trace.shapes.get(value) if value else None)
+            s = self.sums.get(name, {})
+            macs = s.get("macs", 0.0)
+            rows.append({
+                "name": name or "(model)", "type": info.type,
+                "level": name.count(".") + 1 if name else 0,
+                "leaf": not any(n.startswith(name + ".") for n in names) if name else False,
+                "output_shape": shape, "params": info.params, "macs": _num(macs),
+                "flops": _num(2 * macs), "conv_linear_macs": _num(s.get("conv_linear_macs", 0.0)),
+                "activations": _num(s.get("activations", 0.0)),
+                **field_json(self.field_of(value)),
+                "depth": self.ga.depth.get(value) if value else None,
+                "block": self.outer_block(name) if name else None,
+            })
+        return rows
+
+    def block_rows(self) -> list[dict[str, Any]]:
+        rows = []
+        for name in self.blocks:
+            info = self.trace.modules[name]
+            out_v = self.out_value.get(name)
+            ins = self.in_values.get(name, [])
+            f_in = [self.ga.fields[v] for v in ins if v in self.ga.fields]
+            widest_in = max((f for f in f_in if f.kind == SPATIAL), key=lambda f: f.size, default=None)
+            f_out = self.field_of(out_v)
+            kinds = sorted({MERGE_OPS[op.kind] for op in self.merges.get(name, [])})
+            merge = "+".join(kinds) if kinds else None
+            growth = None
+            if widest_in and f_out and f_out.kind == SPATIAL:
+                growth = [_num(o - i) for o, i in zip(f_out.size, widest_in.size)]
+            s = self.sums.get(name, {})
+            in_ch = sum((self.trace.shapes.get(v) or [0, 0])[1] for v in ins)
+            out_shape = info.output_shape or self.trace.shapes.get(out_v or "")
+            rows.append({
+                "name": name, "type": info.type, "kind": block_kind(info.type, merge), "merge": merge,
+                "skip": self._has_skip(name, ins), "params": info.params,
+                "macs": _num(s.get("macs", 0.0)), "conv_linear_macs": _num(s.get("conv_linear_macs", 0.0)),
+                "in_shape": self.trace.shapes.get(ins[0]) if ins else None, "out_shape": out_shape,
+                "in_channels": in_ch or None, "out_channels": out_shape[1] if out_shape and len(out_shape) > 1 else None,
+                "rf_in": field_json(widest_in)["receptive_field"],
+                "rf_out": field_json(f_out)["receptive_field"], "rf_growth": growth,
+                "effective_stride": field_json(f_out)["effective_stride"],
+                "depth_in": max((self.ga.depth.get(v, 0) for v in ins), default=0),
+                "depth_out": self.ga.depth.get(out_v) if out_v else None,
+                "parent_block": self.parent_block(name),
+            })
+        return rows
+
+    def _has_skip(self, name: str, ins: list[str]) -> str | None:
+        """'identity' when a block input feeds one of its merges directly, 'projection' when
+        through a weighted layer on a path that skips the main branch, else None."""
+        ops = self.merges.get(name, [])
+        if not ops:
+            return None
+        for op in ops:
+            if any(v in ins for v in self.ga.derived.get(op.index, [])):
+                return "identity"
+        depths = [[self.ga.depth.get(v, 0) for v in self.ga.derived[op.index]] for op in ops]
+        if any(len(set(d)) > 1 for d in depths):
+            return "projection"
+        return None
+
+    def graph_nodes(self) -> list[dict[str, Any]]:
+        nodes = []
+        for op in self.trace.ops:
+            derived = self.ga.derived.get(op.index, [])
+            if not derived:
+                continue
+            out = op.outputs[0] if op.outputs else None
+            nodes.append({
+                "i": op.index, "op": op.kind.split("::")[-1], "cat": category(op, len(derived)),
+                "scope": op.scope, "in": [self.ga.producer.get(v, -1) for v in derived],
+                "shape": self.trace.shapes.get(out) if out else None, "macs": _num(op.macs),
+                "attrs": {k: v for k, v in op.attrs.items() if k in ("kernel", "stride", "padding", "dilation")},
+                **field_json(self.field_of(out)), "depth": self.ga.depth.get(out) if out else None,
+                "block": self.outer_block(op.scope) if op.scope else None,
+                "merge": MERGE_OPS.get(op.kind) if len(derived) >= 2 else None,
+            })
+        return nodes
+
+    def totals(self) -> dict[str, Any]:
+        root = self.sums.get("", {})
+        macs = root.get("macs", 0.0)
+        breakdown: dict[str, float] = defaultdict(float)
+        fvcore_macs = 0.0
+        for op in self.trace.ops:
+            if op.macs:
+                breakdown[op.kind.split("::")[-1]] += op.macs
+            if op.attrs.get("fvcore"):
+                fvcore_macs += op.macs
+        spatial = [(self.ga.producer[v], v) for v, f in self.ga.fields.items()
+                   if f.kind == SPATIAL and v in self.ga.producer]
+        last = max(spatial)[1] if spatial else None
+        rf = field_json(self.field_of(last))
+        last_op = self.trace.ops[self.ga.producer[last]] if last else None
+        return {
+            "params": self.trace.modules[""].params, "macs": _num(macs), "flops": _num(2 * macs),
+            "conv_linear_macs": _num(root.get("conv_linear_macs", 0.0)),
+            "activations": _num(root.get("activations", 0.0)),
+            "fvcore_macs": _num(fvcore_macs),
+            "receptive_field": rf["receptive_field"], "effective_stride": rf["effective_stride"],
+            "effective_padding": rf["effective_padding"],
+            "receptive_field_at": last_op.scope if last_op else None,
+            "depth": max((self.ga.depth.get(v, 0) for v in self.trace.outputs), default=0),
+            "op_breakdown": {k: _num(v) for k, v in sorted(breakdown.items(), key=lambda kv: -kv[1])},
+        }

@@ -1,0 +1,129 @@
+"""The fvcore counting backend: one scoped jit trace, counted with fvcore's own handler tables
+(FLOPs and activations) plus archviz's EXTRA_MAC_HANDLES, turned into a backend-neutral Trace."""
+
+from __future__ import annotations
+
+import warnings
+from collections import Counter
+from typing import Any
+
+from .handlers import (CONV_LINEAR_OPS, EXTRA_MAC_HANDLES, GEOMETRY, MATMUL_OPS, ZERO_COST_OPS,
+                       shape_of)
+from .trace import ModuleInfo, Op, Trace
+
+
+def _tensor_inputs(node: Any) -> list[Any]:
+    """A node's tensor operands, with list operands (cat's) flattened."""
+    out = []
+    for v in node.inputs():
+        kind = v.node().kind()
+        if kind == "prim::ListConstruct":
+            out.extend(i for i in v.node().inputs() if shape_of(i) is not None)
+        elif shape_of(v) is not None:
+            out.append(v)
+    return out
+
+
+def _number(count: Any) -> float:
+    """fvcore handlers return a number or a Counter of numbers."""
+    return float(sum(count.values())) if isinstance(count, Counter) else float(count)
+
+
+def _output_ids(graph: Any) -> list[str]:
+    """Tensor ids of the model outputs, looking through tuple/list construction."""
+    ids: list[str] = []
+    stack = list(graph.outputs())
+    while stack:
+        v = stack.pop(0)
+        if v.node().kind() in ("prim::TupleConstruct", "prim::ListConstruct", "prim::DictConstruct"):
+            stack[:0] = list(v.node().inputs())
+        elif shape_of(v) is not None:
+            ids.append(v.debugName())
+    return ids
+
+
+def _module_infos(model: Any, aliases: dict[Any, str], out_shapes: dict[str, list[int]]) -> dict[str, ModuleInfo]:
+    infos: dict[str, ModuleInfo] = {}
+    for mod, name in aliases.items():
+        if not isinstance(name, str) or name in infos:
+            continue
+        seen: set[int] = set()
+        params = 0
+        for p in mod.parameters():
+            if id(p) not in seen:
+                seen.add(id(p))
+                params += p.numel()
+        infos[name] = ModuleInfo(name, type(mod).__name__, params, out_shapes.get(name))
+    return infos
+
+
+class FvcoreBackend:
+    """Counts with fvcore's handler tables on one `torch.jit` trace (fvcore 0.1.5)."""
+
+    name = "fvcore"
+
+    def __init__(self) -> None:
+        from fvcore.nn.activation_count import _DEFAULT_SUPPORTED_OPS as ACT_HANDLES
+        from fvcore.nn.flop_count import _DEFAULT_SUPPORTED_OPS as FLOP_HANDLES
+
+        self.fvcore_ops = set(FLOP_HANDLES)
+        self.mac_handles = {**EXTRA_MAC_HANDLES, **FLOP_HANDLES}
+        self.act_handles = dict(ACT_HANDLES)
+
+    def _graph(self, model: Any, inputs: tuple[Any, ...]):
+        import torch
+        from fvcore.nn.jit_analysis import _get_scoped_trace_graph, _named_modules_without_dup
+
+        aliases = {mod: name for name, mod in _named_modules_without_dup(model)}
+        out_shapes: dict[str, list[int]] = {}
+
+        def record(name: str):
+            def hook(_mod, _inp, out):
+                if isinstance(out, torch.Tensor):
+                    out_shapes[name] = list(out.shape)
+            return hook
+
+        handles = [mod.register_forward_hook(record(name)) for mod, name in aliases.items()]
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                graph = _get_scoped_trace_graph(model, inputs, aliases)
+        finally:
+            for h in handles:
+                h.remove()
+        return graph, _module_infos(model, aliases, out_shapes)
+
+    def trace(self, model: Any, inputs: tuple[Any, ...]) -> Trace:
+        graph, modules = self._graph(model, inputs)
+        graph_inputs = list(graph.inputs())
+        n_in = len(inputs)
+        model_inputs = [v.debugName() for v in graph_inputs[:n_in]]
+        params = {v.debugName() for v in graph_inputs[n_in:]}
+        shapes: dict[str, list[int] | None] = {v.debugName(): shape_of(v) for v in graph_inputs}
+        ops: list[Op] = []
+        uncounted: Counter[str] = Counter()
+        for node in graph.nodes():
+            kind = node.kind()
+            if kind.startswith("prim::"):
+                continue
+            jit_in, jit_out = list(node.inputs()), list(node.outputs())
+            tensors = _tensor_inputs(node)
+            for v in jit_out:
+                shapes[v.debugName()] = shape_of(v)
+            op = Op(len(ops), kind, node.scopeName().split("/")[-1],
+                    [v.debugName() for v in tensors], [v.debugName() for v in jit_out])
+            if kind in GEOMETRY:
+                op.attrs = GEOMETRY[kind](jit_in)
+            op.attrs["fvcore"] = kind in self.fvcore_ops
+            if kind in self.mac_handles:
+                op.macs = _number(self.mac_handles[kind](jit_in, jit_out))
+            elif kind not in ZERO_COST_OPS:
+                op.counted = False
+                uncounted[kind] += 1
+            if kind in self.act_handles:
+                op.activations = _number(self.act_handles[kind](jit_in, jit_out))
+            op.weighted = kind in CONV_LINEAR_OPS or (
+                kind in MATMUL_OPS and any(v in params for v in op.inputs))
+            ops.append(op)
+        return Trace(ops, shapes, model_inputs, _output_ids(graph), params,
+                     modules, dict(uncounted), self.name)

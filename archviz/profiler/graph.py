@@ -1,0 +1,245 @@
+"""Graph analysis on the traced dataflow graph (not module call order): receptive field, effective
+stride and offset, depth on the longest weighted path, and block recognition.
+
+Receptive-field arithmetic per spatial dimension, for a window of kernel k, stride s, padding p,
+dilation d (k_eff = d*(k-1)+1), with r = field size, j = jump (effective stride), c = centre of the
+first output position's field in input pixels:
+    r' = r + (k_eff - 1) * j      j' = j * s      c' = c + ((k_eff - 1)/2 - p) * j
+Where paths merge, the union of the branches' intervals [c - (r-1)/2, c + (r-1)/2] is taken."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from math import ceil, prod
+from typing import Any
+
+from .handlers import MERGE_OPS
+from .trace import Op, Trace
+
+SPATIAL, GLOBAL, UNKNOWN = "spatial", "global", "unknown"
+
+GLOBAL_MIXING_OPS = {"aten::matmul", "aten::bmm", "aten::einsum", "aten::scaled_dot_product_attention"}
+ADAPTIVE_POOLS = {f"aten::adaptive_{p}_pool{d}d" for p in ("avg", "max") for d in (1, 2, 3)}
+REDUCTIONS = {"aten::mean", "aten::sum", "aten::amax"}
+LINEAR_OPS = {"aten::linear", "aten::addmm"}
+
+# Classes that are building blocks even without a merge inside (DenseNet's transition).
+KNOWN_BLOCKS = {"_Transition": "transition"}
+BLOCK_KIND_BY_CLASS = {
+    "BasicBlock": "residual", "Bottleneck": "residual", "_DenseBlock": "dense block",
+    "_DenseLayer": "dense layer", "_Transition": "transition", "InvertedResidual": "residual",
+    "MBConv": "residual", "FusedMBConv": "residual", "SqueezeExcitation": "squeeze-excitation",
+    "Fire": "fire (concat)", "CNBlock": "residual", "ResBottleneckBlock": "residual",
+}
+
+
+@dataclass
+class Field:
+    """Receptive field of one tensor; sizes/jumps/centres are per spatial dimension (H, W, ...)."""
+
+    kind: str
+    size: tuple[float, ...] = ()
+    jump: tuple[float, ...] = ()
+    centre: tuple[float, ...] = ()
+    dims: tuple[int, ...] = ()         # which tensor dimensions are spatial
+
+    def window(self, kernel, stride, padding, dilation) -> "Field":
+        n = len(self.size)
+        if len(kernel) != n:
+            return Field(UNKNOWN)
+        size, jump, centre = [], [], []
+        for i in range(n):
+            keff = dilation[i] * (kernel[i] - 1) + 1
+            size.append(self.size[i] + (keff - 1) * self.jump[i])
+            centre.append(self.centre[i] + ((keff - 1) / 2 - padding[i]) * self.jump[i])
+            jump.append(self.jump[i] * stride[i])
+        return Field(SPATIAL, tuple(size), tuple(jump), tuple(centre), self.dims)
+
+    def with_dims(self, dims: tuple[int, ...]) -> "Field":
+        return Field(self.kind, self.size, self.jump, self.centre, dims)
+
+
+def union(fields: list[Field]) -> Field:
+    """Merge of branches: global if any branch is, else the union of their intervals."""
+    if any(f.kind == GLOBAL for f in fields):
+        return Field(GLOBAL)
+    if any(f.kind == UNKNOWN for f in fields) or len({len(f.size) for f in fields}) != 1:
+        return Field(UNKNOWN)
+    widest = max(fields, key=lambda f: prod(f.size))
+    size, centre = [], []
+    for i in range(len(widest.size)):
+        lo = min(f.centre[i] - (f.size[i] - 1) / 2 for f in fields)
+        hi = max(f.centre[i] + (f.size[i] - 1) / 2 for f in fields)
+        size.append(hi - lo + 1)
+        centre.append((lo + hi) / 2)
+    return Field(SPATIAL, tuple(size), widest.jump, tuple(centre), widest.dims)
+
+
+def _norm_dim(d: int, rank: int) -> int:
+    return d + rank if d < 0 else d
+
+
+def _adaptive(field: Field, in_shape: list[int], out_shape: list[int]) -> Field:
+    ins = [in_shape[d] for d in field.dims]
+    outs = [out_shape[d] for d in field.dims]
+    if all(o == 1 for o in outs) and any(i > 1 for i in ins):
+        return Field(GLOBAL)
+    kernel, stride = [], []
+    for i, o in zip(ins, outs):
+        if o == i:
+            kernel.append(1), stride.append(1)
+        elif i % o == 0:
+            kernel.append(i // o), stride.append(i // o)
+        else:  # uneven windows: the largest window, the mean stride
+            kernel.append(ceil(i / o) + 1), stride.append(i / o)
+    return field.window(kernel, stride, [0] * len(ins), [1] * len(ins))
+
+
+def _reshape(field: Field, in_shape: list[int], out_shape: list[int]) -> Field:
+    """Views and reshapes: keep the field when the spatial sizes survive as trailing dims."""
+    if in_shape == out_shape:
+        return field
+    sp = [in_shape[d] for d in field.dims]
+    trailing = list(field.dims) == list(range(len(in_shape) - len(sp), len(in_shape)))
+    if trailing and out_shape[len(out_shape) - len(sp):] == sp and len(out_shape) > len(sp):
+        n = len(out_shape)
+        return field.with_dims(tuple(range(n - len(sp), n)))
+    if prod(out_shape) == prod(in_shape) and len(out_shape) < len(in_shape):
+        return Field(GLOBAL)  # spatial positions folded together, as flatten does
+    return Field(UNKNOWN)
+
+
+def propagate(op: Op, fields: list[Field], shapes: dict[str, Any]) -> Field:
+    """The receptive field of `op`'s first output, from its derived inputs' fields."""
+    if len(fields) > 1:
+        return union(fields)
+    field = fields[0]
+    if field.kind != SPATIAL:
+        return field
+    kind, attrs = op.kind, op.attrs
+    in_shape = shapes.get(op.inputs[0]) if op.inputs else None
+    out_shape = shapes.get(op.outputs[0]) if op.outputs else None
+    if "kernel" in attrs:
+        if attrs.get("transposed"):
+            return Field(UNKNOWN)
+        return field.window(attrs["kernel"], attrs["stride"], attrs["padding"], attrs["dilation"])
+    if in_shape is None or out_shape is None:
+        return Field(UNKNOWN)
+    if kind in ADAPTIVE_POOLS:
+        return _adaptive(field, in_shape, out_shape)
+    rank = len(in_shape)
+    if kind == "aten::flatten":
+        start, end = [_norm_dim(d, rank) for d in attrs["dims"]]
+        if any(start <= d <= end for d in field.dims):
+            return Field(GLOBAL)
+        return field.with_dims(tuple(d - (end - start) if d > end else d for d in field.dims))
+    if kind in REDUCTIONS and attrs.get("dims") and isinstance(attrs["dims"][0], list):
+        reduced = {_norm_dim(d, rank) for d in attrs["dims"][0]}
+        return Field(GLOBAL) if reduced & set(field.dims) else _reshape(field, in_shape, out_shape)
+    if kind == "aten::permute":
+        order = [_norm_dim(d, rank) for d in attrs["dims"][0]]
+        return field.with_dims(tuple(order.index(d) for d in field.dims))
+    if kind == "aten::transpose":
+        a, b = (_norm_dim(d, rank) for d in attrs["dims"])
+        swap = {a: b, b: a}
+        return field.with_dims(tuple(sorted(swap.get(d, d) for d in field.dims)))
+    if kind in LINEAR_OPS:
+        return Field(GLOBAL) if rank - 1 in field.dims or rank <= 2 else field
+    if kind in GLOBAL_MIXING_OPS:
+        return Field(GLOBAL)
+    return _reshape(field, in_shape, out_shape)
+
+
+@dataclass
+class GraphAnalysis:
+    fields: dict[str, Field]     # value id -> receptive field
+    depth: dict[str, int]        # value id -> weighted layers on the longest path
+    producer: dict[str, int]     # value id -> op index
+    derived: dict[int, list[str]]  # op index -> its inputs that depend on the model input
+
+
+def analyse(trace: Trace) -> GraphAnalysis:
+    """One topological pass: field, depth and producer of every value derived from the input."""
+    fields: dict[str, Field] = {}
+    depth: dict[str, int] = {}
+    for v in trace.inputs:
+        shape = trace.shapes.get(v) or []
+        n = max(len(shape) - 2, 0)
+        fields[v] = Field(SPATIAL, (1.0,) * n, (1.0,) * n, (0.0,) * n, tuple(range(2, 2 + n)))
+        depth[v] = 0
+    producer: dict[str, int] = {}
+    derived: dict[int, list[str]] = {}
+    for op in trace.ops:
+        ins = [v for v in op.inputs if v in fields]
+        derived[op.index] = ins
+        if not ins:
+            continue
+        out_field = propagate(op, [fields[v] for v in ins], trace.shapes)
+        out_depth = max(depth[v] for v in ins) + (1 if op.weighted else 0)
+        for v in op.outputs:
+            fields[v] = out_field
+            depth[v] = out_depth
+            producer[v] = op.index
+    return GraphAnalysis(fields, depth, producer, derived)
+
+
+def ancestors(scope: str) -> list[str]:
+    """'a.b.c' -> ['a.b.c', 'a.b', 'a'] (root excluded)."""
+    parts = scope.split(".") if scope else []
+    return [".".join(parts[:i]) for i in range(len(parts), 0, -1)]
+
+
+def module_boundaries(trace: Trace, ga: GraphAnalysis) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """For every module: its output value (the last value it produces that is used outside it)
+    and its input values (derived values it consumes that are produced outside it)."""
+    outputs: dict[str, tuple[int, str]] = {}
+    inputs: dict[str, list[str]] = {}
+    scope_of = {op.index: op.scope for op in trace.ops}
+    consumers: dict[str, list[str | None]] = {}
+    for op in trace.ops:
+        for v in ga.derived.get(op.index, []):
+            consumers.setdefault(v, []).append(op.scope)
+            made_in = scope_of.get(ga.producer[v]) if v in ga.producer else None
+            for anc in ancestors(op.scope):
+                if made_in is None or not (made_in == anc or made_in.startswith(anc + ".")):
+                    lst = inputs.setdefault(anc, [])
+                    if v not in lst:
+                        lst.append(v)
+    for v in trace.outputs:
+        consumers.setdefault(v, []).append(None)
+    for v, users in consumers.items():
+        if v not in ga.producer:
+            continue
+        idx = ga.producer[v]
+        for anc in ancestors(scope_of[idx]):
+            inside = lambda s: s is not None and (s == anc or s.startswith(anc + "."))
+            if any(not inside(u) for u in users) and idx >= outputs.get(anc, (-1, ""))[0]:
+                outputs[anc] = (idx, v)
+    out = {name: v for name, (_, v) in outputs.items()}
+    for v in trace.outputs:
+        out[""] = v
+    return out, inputs
+
+
+def merges_by_scope(trace: Trace, ga: GraphAnalysis) -> dict[str, list[Op]]:
+    """Merge operators (add, cat, mul of two or more derived tensors) by owning module."""
+    found: dict[str, list[Op]] = {}
+    for op in trace.ops:
+        if op.kind in MERGE_OPS and len(ga.derived.get(op.index, [])) >= 2:
+            found.setdefault(op.scope, []).append(op)
+    return found
+
+
+def block_names(trace: Trace, merges: dict[str, list[Op]]) -> list[str]:
+    """Modules that branch and merge inside themselves, or are known blocks (transitions)."""
+    names = [n for n in merges if n]
+    names += [n for n, m in trace.modules.items() if n and m.type in KNOWN_BLOCKS and n not in merges]
+    return sorted(set(names), key=list(trace.modules).index)
+
+
+def block_kind(type_name: str, merge: str | None) -> str:
+    if type_name in BLOCK_KIND_BY_CLASS:
+        return BLOCK_KIND_BY_CLASS[type_name]
+    if type_name.startswith("Inception"):
+        return "inception"
+    return f"{merge}-merge" if merge else "block"
