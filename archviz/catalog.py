@@ -108,7 +108,8 @@ ILSVRC_WINNERS: list[tuple[int, str, float]] = [
 QUIRKS: dict[str, str] = {
     "googlenet": "torchvision's GoogLeNet uses a 3x3 convolution where the paper's Inception "
                  "branch has 5x5, adds batch norm, and is built here without the auxiliary classifiers.",
-    "inception_v3": "Built without the auxiliary classifier, as torchvision does for inference.",
+    "inception_v3": "Built without the auxiliary classifier, as torchvision does for inference; "
+                    "torchvision's published parameter count includes that classifier.",
     "alexnet": "torchvision's AlexNet follows the one-GPU variant of 'One weird trick' (64-192-384-256-256 "
                "channels, no grouped convolutions, no local response normalisation).",
     "vgg11": "Built without batch norm (see vgg11_bn for the BN variant).",

@@ -80,7 +80,7 @@ class FvcoreBackend:
         def record(name: str):
             def hook(_mod, _inp, out):
                 if isinstance(out, torch.Tensor):
-                    out_shapes[name] = list(out.shape)
+                    out_shapes[name] = [int(d) for d in out.shape]
             return hook
 
         handles = [mod.register_forward_hook(record(name)) for mod, name in aliases.items()]

@@ -1,0 +1,43 @@
+# archviz: every target installs what it needs first (Debian packages, then the venv).
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+MODEL  ?= vgg16
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT    := graphviz chromium chromium-driver fonts-dejavu-core
+
+.PHONY: setup system profile report diagram dashboard test bench clean
+
+setup: system $(STAMP)
+
+system:
+	@if ! command -v dot >/dev/null || ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+	  echo "installing Debian packages: $(APT)"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(APT) >/dev/null; \
+	fi
+
+$(STAMP): pyproject.toml constraints.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q -c constraints.txt -e '.[test]'
+	touch $(STAMP)
+
+profile: setup
+	$(VENV)/bin/archviz profile $(MODEL)
+
+report: setup
+	$(VENV)/bin/archviz report $(MODEL)
+
+diagram: setup
+	$(VENV)/bin/archviz diagram $(MODEL)
+
+dashboard: setup
+	$(VENV)/bin/archviz dashboard
+
+test: setup
+	$(PY) -m pytest -q
+
+bench: setup
+	$(PY) benchmarks/bench_profile.py
+
+clean:
+	rm -rf $(VENV) reports artifacts .pytest_cache

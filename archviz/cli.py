@@ -1,0 +1,120 @@
+"""The `archviz` command line (typer + rich). Thin: parse, call the service, hand to a renderer."""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Callable, List, Optional
+
+import warnings
+
+import typer
+
+from .errors import ArchvizError
+
+# torch warns that jit tracing is deprecated; the counting backend seam is where that is handled.
+warnings.filterwarnings("ignore", category=FutureWarning)
+warnings.filterwarnings("ignore", message=".*TorchScript.*")
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Take a convolutional network apart: numbers, diagrams, reports, dashboard.")
+
+
+def fail(message: str, code: int) -> None:
+    print(f"archviz: error: {message}", file=sys.stderr)
+    raise typer.Exit(code)
+
+
+def friendly(fn: Callable) -> Callable:
+    """Bad input ends in one line and a non-zero exit, never a traceback (ARCHVIZ_DEBUG=1 shows it)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except ArchvizError as exc:
+            if os.environ.get("ARCHVIZ_DEBUG"):
+                raise
+            fail(str(exc), exc.exit_code)
+        except KeyboardInterrupt:
+            fail("interrupted", 130)
+        except Exception as exc:  # a bug or an environment problem: still one line
+            if os.environ.get("ARCHVIZ_DEBUG"):
+                raise
+            first = (str(exc).strip().splitlines() or [""])[0]
+            fail(f"{type(exc).__name__}: {first} (set ARCHVIZ_DEBUG=1 for the traceback)", 1)
+    return wrapper
+
+
+def console():
+    """A rich console; off a terminal it is wide enough that tables never fold."""
+    from rich.console import Console
+
+    c = Console()
+    return c if c.is_terminal else Console(width=200)
+
+
+class Format(str, Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+    markdown = "markdown"
+
+
+@app.command("list")
+@friendly
+def list_models(all_models: bool = typer.Option(False, "--all", help="Every torchvision model, not only the history set.")):
+    """The catalogue: the 2012-2016 history set with published figures, or every torchvision model."""
+    from rich.table import Table
+
+    from .catalog import HISTORY, published, history_info, torchvision_models
+    from .render.numbers import grouped
+
+    out = console()
+    if all_models:
+        for name in torchvision_models():
+            out.print(name + ("  [dim](history)[/dim]" if name in HISTORY else ""))
+        return
+    t = Table(title="History set (published figures from torchvision's weights meta)", header_style="bold cyan")
+    for col in ("Model", "Name", "Year", "Key idea", "ILSVRC top-5", "Params", "GFLOPS (MACs)", "Acc@1"):
+        t.add_column(col)
+    for name in HISTORY:
+        h, pub = history_info(name), published(name) or {}
+        il = h["ilsvrc"]
+        t.add_row(name, h["label"], str(h["year"]), h["key_idea"],
+                  f"{il['top5_error']}% ({il['year']}, #{il['place']})" if il else "-",
+                  grouped(pub.get("num_params")), str(pub.get("gflops", "-")), str(pub.get("acc@1", "-")))
+    out.print(t)
+
+
+@app.command()
+@friendly
+def profile(
+    model: str = typer.Argument(..., help="torchvision name, package.module:factory or file.py:factory"),
+    input: Optional[str] = typer.Option(None, "--input", "-i", help="Input shape, e.g. 1x3x224x224"),
+    format: Format = typer.Option(Format.table, "--format", "-f"),
+    depth: Optional[int] = typer.Option(None, "--depth", "-d", help="Collapse the module tree below this level"),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Trace again; neither read nor write the store"),
+):
+    """Per-layer parameters, MACs/FLOPs, activations, receptive field, stride and depth."""
+    from .render.table import FORMATS, rich_table
+    from .service import get_profile
+
+    prof = get_profile(model, input, use_cache=not no_cache)
+    if format == Format.table:
+        console().print(rich_table(prof, 2 if depth is None else depth))
+    else:
+        sys.stdout.write(FORMATS[format.value](prof, depth))
+
+
+def main() -> None:  # pragma: no cover
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,1 @@
+"""Renderers: thin faces over a Profile. None of them traces a model."""

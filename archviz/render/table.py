@@ -1,0 +1,91 @@
+"""Terminal and text faces of a Profile: rich table, CSV, Markdown, JSON."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+from ..record import Profile
+from .numbers import grouped, human, pair, shape
+
+TEXT_COLUMNS = ["name", "type", "output_shape", "params", "macs", "flops", "activations",
+                "receptive_field", "effective_stride", "depth", "block"]
+
+
+def rows_at_depth(profile: Profile, depth: int | None) -> list[dict[str, Any]]:
+    return [r for r in profile.layers if depth is None or r["level"] <= depth]
+
+
+def cell(col: str, v: Any) -> str:
+    if col in ("receptive_field", "effective_stride"):
+        return pair(v)
+    if col == "output_shape":
+        return shape(v)
+    if v is None:
+        return ""
+    return str(v)
+
+
+def to_csv(profile: Profile, depth: int | None) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(TEXT_COLUMNS)
+    for r in rows_at_depth(profile, depth):
+        w.writerow([cell(c, r[c]) for c in TEXT_COLUMNS])
+    return buf.getvalue()
+
+
+def to_markdown(profile: Profile, depth: int | None) -> str:
+    lines = [f"# {profile.model} ({shape(profile.input_shape)})", "",
+             "| " + " | ".join(TEXT_COLUMNS) + " |", "|" + "---|" * len(TEXT_COLUMNS)]
+    for r in rows_at_depth(profile, depth):
+        vals = [cell(c, r[c]).replace("|", "\\|") for c in TEXT_COLUMNS]
+        lines.append("| " + " | ".join(vals) + " |")
+    lines += ["", *summary_lines(profile)]
+    return "\n".join(lines) + "\n"
+
+
+def to_json(profile: Profile, depth: int | None) -> str:
+    data = profile.contract()
+    data["layers"] = [{k: r[k] for k in (*TEXT_COLUMNS, "level", "effective_padding", "conv_linear_macs")}
+                      for r in rows_at_depth(profile, depth)]
+    return json.dumps(data, indent=2)
+
+
+def summary_lines(profile: Profile) -> list[str]:
+    t = profile.totals
+    out = [
+        f"Params {grouped(t['params'])} | MACs {human(t['macs'])} | FLOPs {human(t['flops'])} "
+        f"(= 2 x MACs) | conv+linear MACs {human(t['conv_linear_macs'])} | activations {human(t['activations'])}",
+        f"Depth {t['depth']} weighted layers | receptive field {pair(t['receptive_field'])} px, "
+        f"effective stride {pair(t['effective_stride'])} (at {t.get('receptive_field_at') or 'model'})",
+        "MACs: one multiply-add = 1 (fvcore); FLOPs = 2 x MACs; pooling/elementwise conventions in --format json 'conventions'.",
+    ]
+    if profile.uncounted_ops:
+        out.append("Uncounted ops: " + ", ".join(f"{k} x{v}" for k, v in profile.uncounted_ops.items()))
+    return out
+
+
+def rich_table(profile: Profile, depth: int | None):
+    from rich.table import Table
+
+    t = Table(title=f"{profile.model} · input {shape(profile.input_shape)}", title_style="bold",
+              caption="\n".join(summary_lines(profile)), caption_justify="left",
+              header_style="bold cyan", show_lines=False, pad_edge=False)
+    for col, just in (("Layer", "left"), ("Type", "left"), ("Output", "right"), ("Params", "right"),
+                      ("MACs", "right"), ("FLOPs", "right"), ("Act.", "right"), ("RF", "right"),
+                      ("Stride", "right"), ("Depth", "right"), ("Block", "left")):
+        t.add_column(col, justify=just, no_wrap=True)
+    for r in rows_at_depth(profile, depth):
+        indent = "  " * max(r["level"] - 1, 0)
+        style = "bold" if r["level"] == 0 else ("dim" if r["macs"] == 0 and r["params"] == 0 else None)
+        t.add_row(indent + r["name"], r["type"], shape(r["output_shape"]), human(r["params"]),
+                  human(r["macs"]), human(r["flops"]), human(r["activations"]),
+                  pair(r["receptive_field"]), pair(r["effective_stride"]),
+                  "" if r["depth"] is None else str(r["depth"]), r["block"] or "", style=style)
+    return t
+
+
+FORMATS = {"csv": to_csv, "markdown": to_markdown, "json": to_json}
