@@ -112,6 +112,43 @@ def profile(
         sys.stdout.write(FORMATS[format.value](prof, depth))
 
 
+class Level(str, Enum):
+    blocks = "blocks"
+    layers = "layers"
+
+
+class Rankdir(str, Enum):
+    TB = "TB"
+    LR = "LR"
+
+
+@app.command()
+@friendly
+def diagram(
+    model: str = typer.Argument(..., help="torchvision name or factory spec"),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="FILE.svg|.png|.pdf|.dot (default MODEL.svg)"),
+    level: Level = typer.Option(Level.blocks, "--level"),
+    rankdir: Rankdir = typer.Option(Rankdir.TB, "--rankdir"),
+    fold: bool = typer.Option(True, "--fold/--unfold", help="Fold consecutive blocks of one type into xN"),
+    input: Optional[str] = typer.Option(None, "--input", "-i"),
+):
+    """Block diagram of the dataflow graph, exported by FILE's suffix."""
+    import shutil
+
+    from .render.diagram import write_diagram
+    from .service import get_profile
+
+    if output is not None and output.suffix.lower() not in (".svg", ".png", ".pdf", ".dot"):
+        fail(f"unsupported diagram format {output.suffix or '(none)'!r}: use .svg, .png, .pdf or .dot", 2)
+    if shutil.which("dot") is None and (output is None or output.suffix.lower() != ".dot"):
+        fail("graphviz's 'dot' program was not found: install it (Debian/Ubuntu: sudo apt-get install "
+             "graphviz; macOS: brew install graphviz)", 3)
+    prof = get_profile(model, input)
+    safe = prof.model.replace("/", "_").replace(":", "_")
+    path = write_diagram(prof, output or Path(f"{safe}.svg"), level.value, rankdir=rankdir.value, fold=fold)
+    print(path)
+
+
 def main() -> None:  # pragma: no cover
     app()
 

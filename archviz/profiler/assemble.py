@@ -140,7 +140,8 @@ class Assembler:
         for op in ops:
             if any(v in ins for v in self.ga.derived.get(op.index, [])):
                 return "identity"
-        depths = [[self.ga.depth.get(v, 0) for v in self.ga.derived[op.index]] for op in ops]
+        adds = [op for op in ops if MERGE_OPS[op.kind] == "add"]
+        depths = [[self.ga.depth.get(v, 0) for v in self.ga.derived[op.index]] for op in adds]
         if any(len(set(d)) > 1 for d in depths):
             return "projection"
         return None

@@ -1,0 +1,298 @@
+"""Block diagrams of the traced dataflow graph (graphviz). Reads a Profile; never traces.
+
+Levels: 'layers' shows every conv/pool/linear/merge node; 'blocks' contracts each recognised block
+(residual, inception, dense block, transition, ...) into one node, optionally folding consecutive
+blocks of the same type in the same stage into one 'xN' node. Merges are drawn as their own small
+nodes: '+' for residual add (blue), 'C' for concatenation (purple), 'x' for gating multiply."""
+
+from __future__ import annotations
+
+import html
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import ArchvizError
+from ..record import Profile
+from .numbers import grouped, human, pair, shape
+
+SHOWN = {"conv", "linear", "pool", "merge"}
+MERGE_STYLE = {"add": ("+", "#1f77b4"), "concat": ("C", "#9467bd"), "mul": ("×", "#2ca02c")}
+FORMATS = {".svg", ".png", ".pdf", ".dot"}
+# Fill ramp for the share of the model's MACs (light -> dark).
+RAMP = ["#fff7ec", "#fee8c8", "#fdd49e", "#fdbb84", "#fc8d59", "#ef6548", "#d7301f", "#990000"]
+
+
+@dataclass
+class Unit:
+    """One drawn node: a layer, a block, or a folded run of blocks."""
+
+    key: str
+    label: str
+    kind: str
+    type: str
+    macs: float = 0.0
+    params: int = 0
+    shape: Any = None
+    rf: Any = None
+    stride: Any = None
+    merge: str | None = None
+    skip: str | None = None
+    depth: int = 0
+    count: int = 1
+    members: list[str] = field(default_factory=list)
+
+
+def ramp_colour(share: float, top: float) -> tuple[str, str]:
+    t = 0.0 if top <= 0 else min(share / top, 1.0)
+    fill = RAMP[min(int(t * (len(RAMP) - 1) + 0.5), len(RAMP) - 1)]
+    return fill, ("white" if t > 0.62 else "#1a1a1a")
+
+
+def _layer_units(profile: Profile) -> dict[int, str]:
+    return {n["i"]: f"op{n['i']}" for n in profile.graph if n["cat"] in SHOWN}
+
+
+def _units(profile: Profile, level: str) -> tuple[dict[int, str], dict[str, Unit]]:
+    """Map each graph node to the unit drawing it (hidden nodes map to nothing)."""
+    owner: dict[int, str] = {}
+    units: dict[str, Unit] = {}
+    blocks = {b["name"]: b for b in profile.top_blocks()} if level == "blocks" else {}
+    for n in profile.graph:
+        blk = n.get("block") if level == "blocks" else None
+        if blk in blocks:
+            key = f"blk_{blk}"
+            if key not in units:
+                b = blocks[blk]
+                units[key] = Unit(key, blk, b["kind"], b["type"], b["macs"], b["params"], b["out_shape"],
+                                  b["rf_out"], b["effective_stride"], b["merge"], b["skip"],
+                                  b.get("depth_out") or 0, members=[blk])
+            owner[n["i"]] = key
+        elif n["cat"] in SHOWN:
+            key = f"op{n['i']}"
+            name = n["scope"] or n["op"]
+            kind = "merge" if n["cat"] == "merge" else n["cat"]
+            units[key] = Unit(key, name, kind, n["op"], n["macs"], 0, n["shape"], n["receptive_field"],
+                              n["effective_stride"], n.get("merge"), None, n.get("depth") or 0)
+            owner[n["i"]] = key
+    _attach_layer_params(profile, units)
+    return owner, units
+
+
+def _attach_layer_params(profile: Profile, units: dict[str, Unit]) -> None:
+    """Layer units take their module's class name and (for weighted layers) its parameters."""
+    rows = {r["name"]: r for r in profile.layers}
+    for u in units.values():
+        row = rows.get(u.label)
+        if u.key.startswith("op") and row is not None:
+            u.type = row["type"] if u.kind != "merge" else u.type
+            if u.kind in ("conv", "linear"):
+                u.params = row["params"]
+
+
+def _edges(profile: Profile, owner: dict[int, str]) -> list[tuple[str, str, int]]:
+    """Edges between units, looking through hidden nodes; the int is the source node's depth."""
+    reps: dict[int, set[str]] = {-1: {"input"}}
+    depth = {n["i"]: n.get("depth") or 0 for n in profile.graph}
+    edges: dict[tuple[str, str], int] = {}
+    for n in profile.graph:
+        mine = owner.get(n["i"])
+        srcs: set[str] = set()
+        for p in n["in"]:
+            srcs |= reps.get(p, {"input"})
+        for s in srcs:
+            if mine and s != mine:
+                edges.setdefault((s, mine), depth.get(n["in"][0], 0))
+        reps[n["i"]] = {mine} if mine else srcs
+    outs = reps.get(profile.graph[-1]["i"], set()) if profile.graph else set()
+    for s in outs:
+        edges[(s, "output")] = 0
+    return [(a, b, d) for (a, b), d in edges.items()]
+
+
+def _fold(units: dict[str, Unit], edges: list[tuple[str, str, int]]) -> tuple[dict[str, Unit], list]:
+    """Fold runs of consecutive blocks of one type inside one parent module into 'xN' units."""
+    order = [k for k in units]
+    group: dict[str, str] = {}
+    prev: Unit | None = None
+    for key in order:
+        u = units[key]
+        parent = u.label.rsplit(".", 1)[0] if "." in u.label else ""
+        if (prev and u.key.startswith("blk_") and prev.key.startswith("blk_") and u.type == prev.type
+                and (prev.label.rsplit(".", 1)[0] if "." in prev.label else "") == parent):
+            g = units[group[prev.key]]
+            g.count += 1
+            g.macs += u.macs
+            g.params += u.params
+            g.shape, g.rf, g.stride = u.shape, u.rf, u.stride
+            g.members.append(u.label)
+            group[key] = g.key
+        else:
+            group[key] = key
+        prev = u
+    folded = {k: u for k, u in units.items() if group[k] == k}
+    for u in folded.values():
+        if u.count > 1:
+            u.label = f"{u.members[0]} … {u.members[-1].rsplit('.', 1)[-1]}"
+    new_edges = {}
+    for a, b, d in edges:
+        a2, b2 = group.get(a, a), group.get(b, b)
+        if a2 != b2:
+            new_edges.setdefault((a2, b2), d)
+    return folded, [(a, b, d) for (a, b), d in new_edges.items()]
+
+
+def _label(u: Unit, total_macs: float) -> str:
+    e = html.escape
+    title = e(u.label) + (f" ×{u.count}" if u.count > 1 else "")
+    lines = [f'<B>{title}</B>', f'<FONT POINT-SIZE="9">{e(u.type)} · {e(u.kind)}</FONT>']
+    stats = f"out {shape(u.shape)}"
+    if u.params:
+        stats += f" · {human(u.params)} params"
+    lines.append(f'<FONT POINT-SIZE="9">{e(stats)}</FONT>')
+    share = 100 * u.macs / total_macs if total_macs else 0
+    lines.append(f'<FONT POINT-SIZE="9">{e(human(u.macs))} MACs ({share:.1f}%) · RF {e(pair(u.rf))}</FONT>')
+    return "<" + "<BR/>".join(lines) + ">"
+
+
+def _tooltip(u: Unit, total_macs: float) -> str:
+    share = 100 * u.macs / total_macs if total_macs else 0
+    parts = [u.label + (f" (x{u.count}: {', '.join(u.members)})" if u.count > 1 else ""),
+             f"type {u.type} ({u.kind})", f"output {shape(u.shape)}", f"params {grouped(u.params)}",
+             f"MACs {grouped(u.macs)} ({share:.2f}% of model); FLOPs {grouped(2 * u.macs)}",
+             f"receptive field {pair(u.rf)}, effective stride {pair(u.stride)}"]
+    if u.merge:
+        parts.append(f"merges by {u.merge}" + (f", {u.skip} shortcut" if u.skip else ""))
+    return "\n".join(parts)
+
+
+def build_digraph(profile: Profile, level: str = "blocks", rankdir: str = "TB", fold: bool = True):
+    """The diagram of `profile` as a graphviz.Digraph (nothing rendered yet)."""
+    import graphviz
+
+    if level not in ("blocks", "layers"):
+        raise ArchvizError(f"unknown level {level!r}: use blocks or layers", 2)
+    if rankdir not in ("TB", "LR"):
+        raise ArchvizError(f"unknown rankdir {rankdir!r}: use TB or LR", 2)
+    owner, units = _units(profile, level)
+    edges = _edges(profile, owner)
+    if level == "blocks" and fold:
+        units, edges = _fold(units, edges)
+    total = float(profile.totals["macs"]) or 1.0
+    top = max((u.macs / total for u in units.values() if u.kind != "merge"), default=0.0)
+
+    g = graphviz.Digraph(profile.model, graph_attr={
+        "rankdir": rankdir, "bgcolor": "white", "fontname": "DejaVu Sans", "nodesep": "0.25",
+        "ranksep": "0.3", "label": html.escape(f"{profile.model} · input {shape(profile.input_shape)} · "
+                                               f"{level} level"), "labelloc": "t", "fontsize": "16"},
+        node_attr={"fontname": "DejaVu Sans", "fontsize": "10", "shape": "box", "style": "rounded,filled",
+                   "penwidth": "0.8", "color": "#555555"},
+        edge_attr={"color": "#666666", "arrowsize": "0.6"})
+    g.node("input", f"input {shape(profile.input_shape)}", shape="oval", fillcolor="#e8f1fb",
+           tooltip=f"input {shape(profile.input_shape)}", id="node-input", **{"class": "io"})
+    g.node("output", f"output {shape(profile.layers[0]['output_shape'])}", shape="oval",
+           fillcolor="#e8f1fb", tooltip="model output", id="node-output", **{"class": "io"})
+    after: dict[str, str] = {}
+    for u in units.values():
+        if u.kind == "merge":
+            sym, col = MERGE_STYLE.get(u.merge or "", ("?", "#7f7f7f"))
+            g.node(u.key, sym, shape="circle", width="0.35", fixedsize="true", fillcolor="white",
+                   color=col, fontcolor=col, penwidth="1.6", fontsize="14", tooltip=_tooltip(u, total),
+                   id=f"node-{u.key}", **{"class": f"merge merge-{u.merge}"})
+            continue
+        fill, ink = ramp_colour(u.macs / total, top)
+        kind_class = u.kind.replace(" ", "-")
+        g.node(u.key, _label(u, total), fillcolor=fill, fontcolor=ink, tooltip=_tooltip(u, total),
+               id=f"node-{u.key}",
+               **{"class": f"{'block' if u.key.startswith('block:') else 'layer'} {kind_class}"
+                           + (" folded" if u.count > 1 else "")})
+        if level == "blocks" and u.merge:  # the block's own merge, drawn after it
+            sym, col = MERGE_STYLE.get(u.merge.split("+")[0], ("?", "#7f7f7f"))
+            m = f"{u.key}_merge"
+            g.node(m, sym, shape="circle", width="0.3", fixedsize="true", fillcolor="white", color=col,
+                   fontcolor=col, penwidth="1.6", fontsize="13", tooltip=f"{u.label}: {u.merge}",
+                   id=f"merge-{u.key}", **{"class": f"merge merge-{u.merge}"})
+            g.edge(u.key, m, color=col)
+            after[u.key] = m
+    preds: dict[str, list[str]] = {}
+    for a, b, _ in edges:
+        preds.setdefault(b, []).append(a)
+    for a, b, _ in edges:
+        src = after.get(a, a)
+        dst = units.get(b)
+        style: dict[str, str] = {}
+        if dst is not None and dst.kind == "merge":
+            _, col = MERGE_STYLE.get(dst.merge or "", ("?", "#7f7f7f"))
+            srcs = preds[b]
+            shallow = min(srcs, key=lambda s: _depth_of(units.get(s)))
+            style = {"color": col, "penwidth": "1.3"}
+            if dst.merge == "add" and len(srcs) > 1 and a == shallow:
+                style["style"] = "dashed"
+        g.edge(src, b, **style)
+        if dst is not None and level == "blocks" and dst.merge and dst.skip and b in after:
+            _, col = MERGE_STYLE.get(dst.merge.split("+")[0], ("?", "#7f7f7f"))
+            g.edge(src, after[b], style="dashed", color=col, constraint="false",
+                   tooltip=f"{dst.skip} shortcut")
+    _legend(g, top)
+    return g
+
+
+def _depth_of(u: Unit | None) -> int:
+    """Weighted layers before a unit: the shallower input of an add is its shortcut."""
+    return 0 if u is None else u.depth
+
+
+def _legend(g, top: float) -> None:
+    cells = "".join(f'<TD BGCOLOR="{c}" WIDTH="18"> </TD>' for c in RAMP)
+    label = (f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="1">'
+             f'<TR><TD COLSPAN="{len(RAMP)}"><FONT POINT-SIZE="9">fill = share of model MACs</FONT></TD></TR>'
+             f'<TR>{cells}</TR><TR><TD COLSPAN="2" ALIGN="LEFT"><FONT POINT-SIZE="8">0%</FONT></TD>'
+             f'<TD COLSPAN="{len(RAMP) - 4}"></TD><TD COLSPAN="2" ALIGN="RIGHT"><FONT POINT-SIZE="8">'
+             f'{100 * top:.1f}%</FONT></TD></TR>'
+             f'<TR><TD COLSPAN="{len(RAMP)}"><FONT POINT-SIZE="9" COLOR="#1f77b4">+ residual add</FONT>  '
+             f'<FONT POINT-SIZE="9" COLOR="#9467bd">C concat</FONT>  '
+             f'<FONT POINT-SIZE="9" COLOR="#2ca02c">× gate</FONT>  '
+             f'<FONT POINT-SIZE="9">dashed = shortcut</FONT></TD></TR></TABLE>>')
+    g.node("legend", label, shape="plaintext", style="", id="legend", **{"class": "legend"})
+
+
+def render_bytes(digraph, fmt: str) -> bytes:
+    import graphviz
+
+    if fmt == "dot":
+        return digraph.source.encode()
+    try:
+        return digraph.pipe(format=fmt)
+    except graphviz.ExecutableNotFound:
+        raise ArchvizError("graphviz's 'dot' program was not found: install it (Debian/Ubuntu: "
+                           "sudo apt-get install graphviz; macOS: brew install graphviz)", 3) from None
+
+
+def svg_text(profile: Profile, level: str = "blocks", **options: Any) -> str:
+    """The diagram as SVG text (what the report and the dashboard embed)."""
+    svg = render_bytes(build_digraph(profile, level, **options), "svg").decode()
+    return svg[svg.find("<svg"):]
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write to a temp file beside `path`, then rename: a failed run leaves the old file intact."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_diagram(profile: Profile, path: Path, level: str = "blocks", **options: Any) -> Path:
+    suffix = path.suffix.lower()
+    if suffix not in FORMATS:
+        raise ArchvizError(f"unsupported diagram format {suffix or '(none)'!r}: use .svg, .png, .pdf or .dot", 2)
+    data = render_bytes(build_digraph(profile, level, **options), suffix[1:])
+    write_atomic(path, data)
+    return path
