@@ -149,6 +149,24 @@ def diagram(
     print(path)
 
 
+@app.command()
+@friendly
+def report(
+    models: List[str] = typer.Argument(..., help="One model for a report, several for a comparison"),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Default reports/<model>.html"),
+    input: Optional[str] = typer.Option(None, "--input", "-i"),
+    no_cache: bool = typer.Option(False, "--no-cache"),
+):
+    """A self-contained HTML report (opens from disk, no network)."""
+    from .render.report import write_report
+    from .service import get_profiles
+
+    if output is not None and output.suffix.lower() not in (".html", ".htm"):
+        fail(f"report output must end in .html, not {output.suffix or '(none)'!r}", 2)
+    path = write_report(get_profiles(models, input, use_cache=not no_cache), output)
+    print(path)
+
+
 def main() -> None:  # pragma: no cover
     app()
 

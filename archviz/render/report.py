@@ -1,0 +1,137 @@
+"""The self-contained HTML report: one model, or several side by side. Reads Profiles only
+(from the store when warm: no torch), embeds plotly.js, the CSS and the diagram SVG; writes atomically."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..build import shape_text
+from ..record import Profile
+from . import charts
+from .diagram import svg_text, write_atomic
+from .numbers import grouped, human, pair, shape
+
+ASSETS = Path(__file__).resolve().parent.parent.parent / "assets"
+COLUMNS = [("name", "Layer", "str", True), ("type", "Type", "str", True), ("output_shape", "Output", "str", False),
+           ("params", "Params", "num", False), ("macs", "MACs", "num", False), ("flops", "FLOPs", "num", False),
+           ("activations", "Activations", "num", False), ("receptive_field", "RF", "num", False),
+           ("effective_stride", "Stride", "num", False), ("depth", "Depth", "num", False),
+           ("block", "Block", "str", True)]
+
+
+def _sort_key(col: str, v: Any) -> Any:
+    if col in ("receptive_field", "effective_stride"):
+        return 1e9 if v == "global" else (v[0] if isinstance(v, list) else "")
+    if col == "output_shape":
+        return shape(v)
+    return "" if v is None else v
+
+
+def _cell(col: str, v: Any, level: int) -> dict[str, Any]:
+    if col in ("params", "macs", "flops", "activations"):
+        text = grouped(v)
+    elif col in ("receptive_field", "effective_stride"):
+        text = pair(v)
+    elif col == "output_shape":
+        text = shape(v)
+    elif col == "name":
+        text = "\u00a0\u00a0" * max(level - 1, 0) + str(v)
+    else:
+        text = "" if v is None else str(v)
+    return {"text": text, "sort": _sort_key(col, v)}
+
+
+def _cards(p: Profile) -> list[dict[str, str]]:
+    t = p.totals
+    return [
+        {"k": "Parameters", "v": human(t["params"]), "n": grouped(t["params"])},
+        {"k": "MACs", "v": human(t["macs"]), "n": "multiply-adds, all counted ops"},
+        {"k": "FLOPs", "v": human(t["flops"]), "n": "= 2 × MACs"},
+        {"k": "Conv + linear MACs", "v": human(t["conv_linear_macs"]), "n": "what torchvision publishes as GFLOPS"},
+        {"k": "Depth", "v": str(t["depth"]), "n": "weighted layers, longest path"},
+        {"k": "Receptive field", "v": f"{pair(t['receptive_field'])} px", "n": f"at {t.get('receptive_field_at') or 'model'}"},
+        {"k": "Effective stride", "v": pair(t["effective_stride"]), "n": "input pixels per output step"},
+        {"k": "Activations", "v": human(t["activations"]), "n": "conv/linear outputs (fvcore)"},
+        {"k": "Input", "v": shape(p.input_shape), "n": "N×C×H×W"},
+    ]
+
+
+def _notes(p: Profile) -> list[str]:
+    notes = list(p.notes)
+    quirk = (p.catalog or {}).get("quirk")
+    if quirk:
+        notes.append(quirk)
+    if not p.uncounted_ops:
+        notes.append("Every traced operator has a counting rule (no uncounted ops).")
+    return notes
+
+
+def model_context(p: Profile, i: int, with_svg: bool) -> dict[str, Any]:
+    cat = p.catalog or {}
+    return {
+        "model": p.model, "label": charts.label_of(p), "colour": charts.colour_of(p, i),
+        "cards": _cards(p), "history": cat.get("history"), "published": cat.get("published"),
+        "svg": svg_text(p) if with_svg else "", "notes": _notes(p),
+        "rows": [[_cell(c, r[c], r["level"]) for c, *_ in COLUMNS] for r in p.layers],
+    }
+
+
+def _compare_rows(profiles: list[Profile]) -> list[dict[str, Any]]:
+    def row(k, f):
+        return {"k": k, "v": [f(p) for p in profiles]}
+    return [
+        row("Parameters", lambda p: grouped(p.totals["params"])),
+        row("MACs", lambda p: human(p.totals["macs"])),
+        row("FLOPs (2 × MACs)", lambda p: human(p.totals["flops"])),
+        row("Conv + linear MACs", lambda p: human(p.totals["conv_linear_macs"])),
+        row("Depth", lambda p: p.totals["depth"]),
+        row("Receptive field", lambda p: pair(p.totals["receptive_field"])),
+        row("Effective stride", lambda p: pair(p.totals["effective_stride"])),
+        row("Activations", lambda p: human(p.totals["activations"])),
+        row("Blocks", lambda p: len(p.top_blocks())),
+        row("Top-1 (torchvision)", lambda p: ((p.catalog or {}).get("published") or {}).get("acc@1", "-")),
+    ]
+
+
+def _safe_json(obj: Any) -> str:
+    """JSON safe inside <script>: no '</script>' or '<!--' can close or comment the block."""
+    return json.dumps(obj).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def render_html(profiles: list[Profile], command: str | None = None) -> str:
+    import jinja2
+    from plotly.offline import get_plotlyjs
+
+    env = jinja2.Environment(loader=jinja2.PackageLoader("archviz", "templates"),
+                             autoescape=jinja2.select_autoescape(["html", "j2"]))
+    compare = len(profiles) > 1
+    figures = {"chart-depth": charts.macs_params_along_depth(profiles),
+               "chart-rf": charts.receptive_field_along_depth(profiles),
+               "chart-share": charts.share_by_type(profiles)}
+    title = ("Comparison: " + " vs ".join(charts.label_of(p) for p in profiles)) if compare \
+        else f"{charts.label_of(profiles[0])}: architecture report"
+    inputs = sorted({shape_text(p.input_shape) for p in profiles})
+    return env.get_template("report.html.j2").render(
+        title=title, models=[model_context(p, i, not compare) for i, p in enumerate(profiles)],
+        compare=compare, compare_rows=_compare_rows(profiles) if compare else [],
+        charts=[{"id": k} for k in figures], figures_json=_safe_json(figures),
+        columns=[{"title": t, "type": ty, "left": left} for _, t, ty, left in COLUMNS],
+        conventions=profiles[0].conventions, versions=profiles[0].versions, input_text=", ".join(inputs),
+        command=command or " ".join(shlex.quote(a) for a in ["archviz", *sys.argv[1:]]),
+        css=(ASSETS / "archviz.css").read_text(), plotly_js=get_plotlyjs())
+
+
+def default_path(profiles: list[Profile]) -> Path:
+    safe = [p.model.replace("/", "_").replace(":", "_").replace("\\", "_") for p in profiles]
+    name = safe[0] if len(safe) == 1 else "compare-" + "-".join(safe)
+    return Path("reports") / f"{name}.html"
+
+
+def write_report(profiles: list[Profile], path: Path | None = None, command: str | None = None) -> Path:
+    path = path or default_path(profiles)
+    write_atomic(path, render_html(profiles, command).encode())
+    return path
