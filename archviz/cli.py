@@ -167,6 +167,27 @@ def report(
     print(path)
 
 
+@app.command()
+@friendly
+def dashboard(
+    host: str = typer.Option("127.0.0.1", "--host", help="Loopback by default"),
+    port: int = typer.Option(8050, "--port"),
+):
+    """The Dash dashboard: History, Explorer, Compare, Lessons."""
+    from rich.progress import Progress
+
+    from .catalog import HISTORY
+    from .dashboard import logic
+    from .dashboard.app import create_app, warm_history
+
+    with Progress(transient=True) as progress:
+        task = progress.add_task("profiling the history set (first start only)", total=len(HISTORY))
+        warm_history(lambda name: progress.update(task, advance=1, description=f"profiled {name}"))
+    app_ = create_app(logic.model_names())
+    print(f"archviz dashboard: http://{host}:{port}/", flush=True)
+    app_.run(host=host, port=port, debug=False)
+
+
 def main() -> None:  # pragma: no cover
     app()
 

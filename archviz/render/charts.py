@@ -29,7 +29,7 @@ def _layout(title: str, **extra: Any) -> dict[str, Any]:
             "template": "plotly_white", "font": {"family": "DejaVu Sans, Arial, sans-serif", "size": 12},
             "legend": {"orientation": "h", "y": -0.2}, "hovermode": "closest"}
     base.update(extra)
-    for axis in ("xaxis", "yaxis", "yaxis2"):
+    for axis in ("xaxis", "xaxis2", "yaxis", "yaxis2"):
         if axis in base:
             base[axis].setdefault("automargin", True)
     return base
@@ -68,8 +68,9 @@ def macs_params_along_depth(profiles: list[Profile]) -> dict[str, Any]:
     return {"data": data, "layout": _layout(
         "MACs and parameters per weighted layer, along depth",
         xaxis={"title": {"text": "weighted layer (conv / linear), input to output"}},
-        yaxis={"title": {"text": "MACs"}, "type": "log"},
-        yaxis2={"title": {"text": "parameters"}, "overlaying": "y", "side": "right", "type": "log"})}
+        yaxis={"title": {"text": "MACs"}, "type": "log", "tickformat": "~s"},
+        yaxis2={"title": {"text": "parameters"}, "overlaying": "y", "side": "right", "type": "log",
+                "tickformat": "~s", "showgrid": False})}
 
 
 def receptive_field_along_depth(profiles: list[Profile]) -> dict[str, Any]:
@@ -135,6 +136,9 @@ def history_points(profiles: list[Profile]) -> list[dict[str, Any]]:
 
 
 def depth_params_by_year(profiles: list[Profile], log: bool = True) -> dict[str, Any]:
+    """Two panels sharing the year axis: depth (left) and parameters (right), one colour per family."""
+    import math
+
     pts = history_points(profiles)
     data = []
     for fam in FAMILIES:
@@ -142,31 +146,34 @@ def depth_params_by_year(profiles: list[Profile], log: bool = True) -> dict[str,
         if not fp:
             continue
         c = FAMILIES[fam].colour
-        data.append({"type": "scatter", "mode": "markers+text", "x": [q["year"] for q in fp],
-                     "y": [q["depth"] for q in fp], "text": [q["label"] for q in fp], "textposition": "middle right",
-                     "name": f"{fam} depth", "marker": {"color": c, "size": 11, "symbol": "circle"},
-                     "customdata": [q["key_idea"] for q in fp],
+        common = {"type": "scatter", "mode": "markers+text", "x": [q["year"] for q in fp],
+                  "text": [q["label"] for q in fp], "textposition": "middle right", "legendgroup": fam,
+                  "customdata": [q["key_idea"] for q in fp], "textfont": {"size": 10, "color": c}}
+        data.append({**common, "y": [q["depth"] for q in fp], "name": fam,
+                     "marker": {"color": c, "size": 10},
                      "hovertemplate": "%{text}: depth %{y}<br>%{customdata}<extra></extra>"})
-        data.append({"type": "scatter", "mode": "markers", "x": [q["year"] for q in fp],
-                     "y": [q["params"] / 1e6 for q in fp], "yaxis": "y2", "name": f"{fam} params (M)",
-                     "text": [q["label"] for q in fp], "marker": {"color": c, "size": 11, "symbol": "diamond-open"},
-                     "hovertemplate": "%{text}: %{y:.1f} M params<extra></extra>"})
+        data.append({**common, "y": [q["params"] / 1e6 for q in fp], "name": fam, "showlegend": False,
+                     "xaxis": "x2", "yaxis": "y2", "marker": {"color": c, "size": 10, "symbol": "diamond"},
+                     "hovertemplate": "%{text}: %{y:.1f} M parameters<extra></extra>"})
     annotations = []
+    shift = {"VGG": -70, "GoogLeNet": 40}
     for fam, f in FAMILIES.items():
-        if any(q["family"] == fam for q in pts):
-            top = max(q["depth"] for q in pts if q["family"] == fam)
-            annotations.append({"x": f.year, "y": top, "yref": "y", "text": f.key_idea.split(":")[0].split(";")[0],
-                                "showarrow": True, "arrowhead": 0, "ay": -30, "font": {"size": 10, "color": f.colour}})
-    if log:
-        import math
-        for a in annotations:
-            a["y"] = math.log10(a["y"])
+        depths = [q["depth"] for q in pts if q["family"] == fam]
+        if depths:
+            y = max(depths)
+            annotations.append({"x": f.year, "y": math.log10(y) if log else y, "xref": "x", "yref": "y",
+                                "text": f.key_idea.split(":")[0].split(";")[0].split("(")[0].strip(),
+                                "showarrow": True, "arrowhead": 0, "ax": shift.get(fam, 0), "ay": -34,
+                                "font": {"size": 10, "color": f.colour}, "bgcolor": "rgba(255,255,255,0.85)"})
+    axis_type = "log" if log else "linear"
+    years = {"dtick": 1, "range": [2011.5, 2016.95], "title": {"text": "year"}}
     return {"data": data, "layout": _layout(
         "Depth rose while parameters fell (2012-2016)", annotations=annotations,
-        xaxis={"title": {"text": "year"}, "dtick": 1, "range": [2011.5, 2016.9]},
-        yaxis={"title": {"text": "depth (weighted layers, ●)"}, "type": "log" if log else "linear"},
-        yaxis2={"title": {"text": "parameters, millions (◇)"}, "overlaying": "y", "side": "right",
-                "type": "log" if log else "linear"})}
+        xaxis={**years, "domain": [0, 0.47]}, xaxis2={**years, "domain": [0.53, 1], "anchor": "y2"},
+        yaxis={"title": {"text": "depth (weighted layers)"}, "type": axis_type,
+               "tickvals": [8, 11, 16, 22, 34, 50, 101, 152, 201] if log else None},
+        yaxis2={"title": {"text": "parameters (millions)"}, "type": axis_type, "anchor": "x2",
+                "tickvals": [5, 8, 10, 20, 25, 40, 60, 100, 140] if log else None})}
 
 
 def ilsvrc_by_year() -> dict[str, Any]:
@@ -177,11 +184,13 @@ def ilsvrc_by_year() -> dict[str, Any]:
     for _, n, _ in ILSVRC_WINNERS:
         fam = next((f for f in FAMILIES if n.startswith(f)), None)
         colours.append(family_colour(fam))
-    return {"data": [{"type": "bar", "x": years, "y": err, "text": names, "marker": {"color": colours},
-                      "textposition": "outside", "hovertemplate": "%{x} %{text}: %{y}% top-5 error<extra></extra>"}],
-            "layout": _layout("ILSVRC classification winners: top-5 error (%)",
-                              xaxis={"dtick": 1, "title": {"text": "year"}},
-                              yaxis={"title": {"text": "top-5 error, %"}})}
+    ticks = [f"{y}<br>{n.split(' (')[0]}" for y, n in zip(years, names)]
+    return {"data": [{"type": "bar", "x": ticks, "y": err, "text": [f"{e}%" for e in err],
+                      "marker": {"color": colours}, "textposition": "outside", "cliponaxis": False,
+                      "customdata": names, "hovertemplate": "%{customdata}: %{y}% top-5 error<extra></extra>"}],
+            "layout": _layout("ILSVRC classification winners: top-5 error (%)", uniformtext={"minsize": 10},
+                              xaxis={"tickfont": {"size": 10}},
+                              yaxis={"title": {"text": "top-5 error, %"}, "range": [0, 32]})}
 
 
 def accuracy_vs_compute(profiles: list[Profile], metric: str = "macs", log: bool = True) -> dict[str, Any]:
@@ -196,7 +205,7 @@ def accuracy_vs_compute(profiles: list[Profile], metric: str = "macs", log: bool
                      "x": [q[metric] / 1e9 for q in fp], "y": [q["acc1"] for q in fp],
                      "text": [q["label"] for q in fp], "textposition": "top center",
                      "marker": {"size": [q["params"] for q in fp], "sizemode": "area",
-                                "sizeref": 2.0 * 144e6 / (60 ** 2), "sizemin": 4,
+                                "sizeref": 2.0 * 144e6 / (44 ** 2), "sizemin": 4,
                                 "color": FAMILIES[fam].colour, "opacity": 0.6, "line": {"width": 1}},
                      "customdata": [q["params"] / 1e6 for q in fp],
                      "hovertemplate": "%{text}<br>%{x:.2f} G" + metric.upper() +

@@ -1,0 +1,2 @@
+"""The Dash dashboard: History, Explorer, Compare, Lessons. Reads Profiles from the store; profiles
+on demand (importing torch only then)."""

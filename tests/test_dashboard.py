@@ -1,0 +1,155 @@
+"""The dashboard: callbacks as functions, end to end in headless Chromium, and a bounded load test."""
+
+import os
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from archviz.catalog import HISTORY
+from archviz.dashboard import logic
+from browser import console_errors, make_driver
+from dash_client import HISTORY_OUTPUT, DashServer, call, history_inputs
+
+
+# ---- callbacks as functions ------------------------------------------------------------------
+def test_history_figures_carry_computed_depths(history_profiles):
+    figs = logic.history_figures("macs", "log", None)
+    depth_traces = [t for t in figs["depth"]["data"] if "xaxis" not in t]
+    seen = {label: y for t in depth_traces for label, y in zip(t["text"], t["y"])}
+    assert seen["AlexNet"] == 8 and seen["GoogLeNet"] == 22 and seen["DenseNet-201"] == 201
+    bubble = figs["bubble"]["data"]
+    vgg = next(t for t in bubble if t["name"] == "VGG")
+    assert vgg["x"][vgg["text"].index("VGG-16")] == pytest.approx(history_profiles["vgg16"].totals["macs"] / 1e9)
+    flops = logic.history_figures("flops", "linear", ["VGG"])["bubble"]["data"]
+    assert [t["name"] for t in flops] == ["VGG"]
+    assert flops[0]["x"][flops[0]["text"].index("VGG-16")] == pytest.approx(2 * vgg["x"][vgg["text"].index("VGG-16")])
+
+
+def test_explore_and_bad_inputs(history_profiles):
+    r = logic.explore("resnet18", None)
+    assert r["profile"].totals["params"] == 11_689_512
+    assert r["svg"].startswith("<svg") and len(r["rows"]) == len(r["profile"].layers)
+    assert "error" in logic.explore("resnet18", 8)           # out of range
+    assert "error" in logic.explore("resnt18", None)         # unknown name
+    assert "closest" in logic.explore("resnt18", None)["error"]
+    assert "error" in logic.explore("vgg11", 16)             # too small for the model: trace fails
+    assert "error" in logic.explore("resnet18", "abc")
+
+
+def test_highlight_from_chart_click():
+    style, name = logic.highlight_style({"points": [{"customdata": "layer1.0.conv1"}]})
+    assert name == "layer1.0.conv1" and '"layer1.0.conv1"' in style[0]["if"]["filter_query"]
+    assert logic.highlight_style(None) == ([], None)
+
+
+def test_compare_needs_two_to_four(history_profiles):
+    assert "error" in logic.compare(["vgg16"])
+    assert "error" in logic.compare(["vgg16", "resnet18", "resnet34", "resnet50", "alexnet"])
+    r = logic.compare(["vgg16", "resnet50"])
+    assert [row["depth"] for row in r["rows"]] == [16, 50]
+
+
+def test_lessons_are_computed_on_modules():
+    r = logic.lesson_results(128, 5, 32, 32, 4)
+    k = [v["params"] for v in r["kernel"]["variants"]]
+    b = [v["params"] for v in r["bottleneck"]["variants"]]
+    assert k == [409_600, 294_912] and b == [147_456, 40_960]
+    assert r["merge"]["variants"][1]["out_channels"] == 128 + 4 * 32
+    r7 = logic.lesson_results(64, 7, 16, 8, 2)
+    assert [v["params"] for v in r7["kernel"]["variants"]] == [7 * 7 * 64 * 64, 3 * 9 * 64 * 64]
+    assert "error" in logic.lesson_results(64, 4, 16, 8, 2)
+
+
+# ---- end to end ------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def server(history_profiles):
+    srv = DashServer(env=dict(os.environ))
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def driver():
+    d = make_driver(1400, 1100)
+    yield d
+    d.quit()
+
+
+def wait_for(driver, script, timeout=60):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        value = driver.execute_script(script)
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for: {script}")
+
+
+PLOTS = "return document.querySelectorAll('.js-plotly-plot .main-svg').length"
+
+
+@pytest.mark.browser
+def test_pages_render_without_console_errors(server, driver, artifacts):
+    for path, plots in (("/", 3), ("/compare", 3), ("/lessons", 1), ("/explorer", 3)):
+        driver.get(server.url + path)
+        wait_for(driver, f"{PLOTS[:-7]}.length >= {plots} && document.querySelectorAll('.js-plotly-plot').length")
+        assert console_errors(driver) == [], path
+        driver.save_screenshot(str(artifacts / f"dashboard{path.replace('/', '-') or '-history'}.png"))
+
+
+@pytest.mark.browser
+def test_explorer_pick_model_and_bad_input(server, driver):
+    from selenium.webdriver.common.keys import Keys
+
+    driver.get(server.url + "/explorer")
+    wait_for(driver, "return document.querySelector('#ex-headline .card') !== null")
+    driver.find_element("css selector", "#ex-model").click()  # Dash 4: a button opens a searchable list
+    box = wait_for(driver, "return document.querySelector('input.dash-dropdown-search')")
+    box.send_keys("vgg11")
+    option = wait_for(driver, "return Array.from(document.querySelectorAll('.dash-options-list-option'))"
+                              ".find(o => o.textContent.trim() === 'vgg11')")
+    option.click()
+    wait_for(driver, "return document.querySelector('#ex-headline').textContent.includes('132,863,336')")
+    first_type = wait_for(driver, "return document.querySelector('#ex-table td[data-dash-column=type]')?.textContent")
+    assert first_type == "VGG"
+    size = driver.find_element("css selector", "#ex-size")
+    size.send_keys("16")
+    size.send_keys(Keys.ENTER)
+    text = wait_for(driver, "return document.querySelector('#ex-message .error')?.textContent")
+    assert "failed in module" in text
+    assert urllib.request.urlopen(server.url + "/", timeout=10).status == 200  # still serving
+
+
+@pytest.mark.browser
+def test_chart_click_highlights_table_row(server, driver):
+    driver.get(server.url + "/explorer")
+    wait_for(driver, "return document.querySelectorAll('#ex-depth .scatterlayer .point').length > 0")
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    point = driver.find_elements("css selector", "#ex-depth .scatterlayer .point")[5]
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", point)
+    time.sleep(0.5)
+    ActionChains(driver).move_to_element(point).pause(0.3).click().perform()  # through plotly's drag layer
+    text = wait_for(driver, "return document.querySelector('#ex-selected').textContent")
+    assert text.startswith("Highlighted: ")
+
+
+def test_load_many_concurrent_callbacks(server, history_profiles):
+    """200 callback requests over 16 threads, bounded at 120 s; each answer checked."""
+    variants = [("macs", "log"), ("flops", "log"), ("macs", "linear"), ("flops", "linear")]
+    expected_vgg16 = history_profiles["vgg16"].totals
+
+    def one(i):
+        metric, scale = variants[i % len(variants)]
+        resp = call(server.url, HISTORY_OUTPUT, history_inputs(metric, scale), timeout=60)
+        vgg = next(t for t in resp["hist-bubble"]["figure"]["data"] if t["name"] == "VGG")
+        x = vgg["x"][vgg["text"].index("VGG-16")]
+        return abs(x * 1e9 - expected_vgg16[metric]) < 1e3
+
+    start = time.time()
+    with ThreadPoolExecutor(16) as pool:
+        results = list(pool.map(one, range(200), timeout=120))
+    assert all(results) and len(results) == 200
+    assert time.time() - start < 120
