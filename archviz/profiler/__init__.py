@@ -63,9 +63,11 @@ def module_stack(model: Any) -> Iterator[list[str]]:
 def trace_model(model: Any, input_shape: list[int], backend: CountingBackend | None = None) -> Trace:
     import torch
 
+    from ..build import flush_denormals
+
     backend = backend or default_backend()
     x = torch.zeros(*input_shape)
-    with module_stack(model) as stack, torch.no_grad():
+    with module_stack(model) as stack, torch.no_grad(), flush_denormals():
         try:
             return backend.trace(model, (x,))
         except Exception as exc:

@@ -52,6 +52,7 @@ class Assembler:
         self.out_value, self.in_values = module_boundaries(trace, ga)
         self.merges = merges_by_scope(trace, ga)
         self.blocks = block_names(trace, self.merges)
+        self._block_set = set(self.blocks)
         self.sums = self._sum_by_module()
 
     def _sum_by_module(self) -> dict[str, dict[str, float]]:
@@ -66,21 +67,25 @@ class Assembler:
         return sums
 
     def outer_block(self, name: str) -> str | None:
-        for b in self.blocks:  # definition order: outer blocks come before inner ones
-            if _within(b, name):
-                return b
+        """The outermost block containing module `name` (checked prefix by prefix)."""
+        for prefix in reversed(ancestors(name)):
+            if prefix in self._block_set:
+                return prefix
         return None
 
     def parent_block(self, name: str) -> str | None:
-        inside = [b for b in self.blocks if b != name and _within(b, name)]
-        return max(inside, key=len) if inside else None
+        """The innermost block strictly containing block `name`."""
+        for prefix in ancestors(name)[1:]:
+            if prefix in self._block_set:
+                return prefix
+        return None
 
     def field_of(self, value: str | None) -> Field | None:
         return self.ga.fields.get(value) if value else None
 
     def layers(self) -> list[dict[str, Any]]:
         rows = []
-        names = list(self.trace.modules)
+        parents = {n.rsplit(".", 1)[0] if "." in n else "" for n in self.trace.modules if n}
         for name, info in self.trace.modules.items():
             value = self.out_value.get(name)
             shape = info.output_shape or (self.trace.shapes.get(value) if value else None)
@@ -89,7 +94,7 @@ class Assembler:
             rows.append({
                 "name": name or "(model)", "type": info.type,
                 "level": name.count(".") + 1 if name else 0,
-                "leaf": not any(n.startswith(name + ".") for n in names) if name else False,
+                "leaf": name not in parents if name else False,
                 "output_shape": shape, "params": info.params, "macs": _num(macs),
                 "flops": _num(2 * macs), "conv_linear_macs": _num(s.get("conv_linear_macs", 0.0)),
                 "activations": _num(s.get("activations", 0.0)),

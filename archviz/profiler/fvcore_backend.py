@@ -75,12 +75,12 @@ class FvcoreBackend:
         from fvcore.nn.jit_analysis import _get_scoped_trace_graph, _named_modules_without_dup
 
         aliases = {mod: name for name, mod in _named_modules_without_dup(model)}
-        out_shapes: dict[str, list[int]] = {}
+        outputs: dict[str, Any] = {}
 
         def record(name: str):
             def hook(_mod, _inp, out):
                 if isinstance(out, torch.Tensor):
-                    out_shapes[name] = [int(d) for d in out.shape]
+                    outputs[name] = out  # shapes read after the trace: reading them now records ops
             return hook
 
         handles = [mod.register_forward_hook(record(name)) for mod, name in aliases.items()]
@@ -91,6 +91,7 @@ class FvcoreBackend:
         finally:
             for h in handles:
                 h.remove()
+        out_shapes = {name: list(t.shape) for name, t in outputs.items()}
         return graph, _module_infos(model, aliases, out_shapes)
 
     def trace(self, model: Any, inputs: tuple[Any, ...]) -> Trace:

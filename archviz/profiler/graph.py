@@ -234,7 +234,8 @@ def block_names(trace: Trace, merges: dict[str, list[Op]]) -> list[str]:
     """Modules that branch and merge inside themselves, or are known blocks (transitions)."""
     names = [n for n in merges if n]
     names += [n for n, m in trace.modules.items() if n and m.type in KNOWN_BLOCKS and n not in merges]
-    return sorted(set(names), key=list(trace.modules).index)
+    order = {n: i for i, n in enumerate(trace.modules)}
+    return sorted(set(names), key=order.__getitem__)
 
 
 def block_kind(type_name: str, merge: str | None) -> str:

@@ -21,6 +21,7 @@ from .numbers import grouped, human, pair, shape
 SHOWN = {"conv", "linear", "pool", "merge"}
 MERGE_STYLE = {"add": ("+", "#1f77b4"), "concat": ("C", "#9467bd"), "mul": ("×", "#2ca02c")}
 FORMATS = {".svg", ".png", ".pdf", ".dot"}
+BIG_GRAPH = 250  # units above which layout effort is bounded
 # Fill ramp for the share of the model's MACs (light -> dark).
 RAMP = ["#fff7ec", "#fee8c8", "#fdd49e", "#fdbb84", "#fc8d59", "#ef6548", "#d7301f", "#990000"]
 
@@ -92,12 +93,30 @@ def _attach_layer_params(profile: Profile, units: dict[str, Unit]) -> None:
                 u.params = row["params"]
 
 
+def dense_bus(graph: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Draw dense concatenation as a bus: a concat whose inputs include all of an earlier concat's
+    inputs takes that concat as one input instead (concat of a concat is the same tensor). This keeps
+    DenseNet's edges linear in depth instead of quadratic, without changing what flows where."""
+    out, cats = [], []
+    for n in graph:
+        if n.get("merge") == "concat":
+            ins = list(n["in"])
+            for prev_i, prev_ins in reversed(cats):
+                if set(prev_ins) < set(ins):
+                    ins = [prev_i] + [i for i in ins if i not in prev_ins]
+                    break
+            cats.append((n["i"], list(n["in"])))
+            n = {**n, "in": ins}
+        out.append(n)
+    return out
+
+
 def _edges(profile: Profile, owner: dict[int, str]) -> list[tuple[str, str, int]]:
     """Edges between units, looking through hidden nodes; the int is the source node's depth."""
     reps: dict[int, set[str]] = {-1: {"input"}}
     depth = {n["i"]: n.get("depth") or 0 for n in profile.graph}
     edges: dict[tuple[str, str], int] = {}
-    for n in profile.graph:
+    for n in dense_bus(profile.graph):
         mine = owner.get(n["i"])
         srcs: set[str] = set()
         for p in n["in"]:
@@ -236,6 +255,8 @@ def build_digraph(profile: Profile, level: str = "blocks", rankdir: str = "TB", 
             g.edge(src, after[b], style="dashed", color=col, constraint="false",
                    tooltip=f"{dst.skip} shortcut")
     _legend(g, top)
+    if len(units) > BIG_GRAPH:  # bound dot's network-simplex passes: DenseNet-201 layers took >15 min
+        g.graph_attr.update(nslimit="0.5", nslimit1="0.5", mclimit="0.5", splines="line")
     return g
 
 
