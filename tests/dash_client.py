@@ -61,6 +61,8 @@ def call(url: str, output: str, inputs: dict[str, object], timeout: float = 60) 
 HISTORY_OUTPUT = "..hist-depth.figure...hist-ilsvrc.figure...hist-bubble.figure.."
 
 
-def history_inputs(metric="macs", scale="log", families=None) -> dict[str, object]:
+def history_inputs(metric="macs", scale="log", variants=None) -> dict[str, object]:
+    from archviz.catalog import HISTORY
+
     return {"hist-metric.value": metric, "hist-scale.value": scale,
-            "hist-families.value": families or ["AlexNet", "VGG", "GoogLeNet", "ResNet", "DenseNet"]}
+            "hist-variants.value": list(HISTORY) if variants is None else variants}

@@ -65,7 +65,15 @@ def test_json_contract_for_user_factory():
 def test_csv_markdown_and_table_formats():
     base = ("profile", f"{TOYS}:hand_cnn", "--input", "1x3x16x16")
     csv = run_cli(*base, "--format", "csv")
-    assert csv.returncode == 0 and csv.stdout.splitlines()[0].startswith("name,type,output_shape")
+    lines = csv.stdout.splitlines()
+    assert csv.returncode == 0 and lines[0].startswith("# MACs: one multiply-add = 1")
+    assert lines[1].startswith("name,type,output_shape")
+    import io
+
+    import pandas as pd
+
+    df = pd.read_csv(io.StringIO(csv.stdout), comment="#")
+    assert int(df.loc[df["name"] == "conv1", "macs"].iloc[0]) == 16 * 16 * 8 * 27
     md = run_cli(*base, "--format", "markdown", "--depth", "1")
     assert md.returncode == 0 and "| conv1 | Conv2d | 1x8x16x16 |" in md.stdout
     table = run_cli(*base)
@@ -76,3 +84,12 @@ def test_list_shows_history_with_published_figures():
     r = run_cli("list")
     assert r.returncode == 0
     assert "DenseNet-201" in r.stdout and "138,357,544" in r.stdout
+
+
+def test_import_archviz_is_light():
+    import subprocess
+    import sys
+
+    code = "import sys, archviz; print(sorted(m for m in ('torch', 'torchvision', 'fvcore', 'plotly', 'dash') if m in sys.modules))"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.stdout.strip() == "[]"

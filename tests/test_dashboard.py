@@ -22,9 +22,11 @@ def test_history_figures_carry_computed_depths(history_profiles):
     bubble = figs["bubble"]["data"]
     vgg = next(t for t in bubble if t["name"] == "VGG")
     assert vgg["x"][vgg["text"].index("VGG-16")] == pytest.approx(history_profiles["vgg16"].totals["macs"] / 1e9)
-    flops = logic.history_figures("flops", "linear", ["VGG"])["bubble"]["data"]
+    flops = logic.history_figures("flops", "linear", ["vgg11", "vgg16"])["bubble"]["data"]
     assert [t["name"] for t in flops] == ["VGG"]
-    assert flops[0]["x"][flops[0]["text"].index("VGG-16")] == pytest.approx(2 * vgg["x"][vgg["text"].index("VGG-16")])
+    assert flops[0]["text"] == ["VGG-11", "VGG-16"]
+    assert flops[0]["x"][1] == pytest.approx(2 * vgg["x"][vgg["text"].index("VGG-16")])
+    assert logic.history_figures("macs", "log", [])["bubble"]["data"] == []
 
 
 def test_explore_and_bad_inputs(history_profiles):
@@ -60,6 +62,18 @@ def test_lessons_are_computed_on_modules():
     r7 = logic.lesson_results(64, 7, 16, 8, 2)
     assert [v["params"] for v in r7["kernel"]["variants"]] == [7 * 7 * 64 * 64, 3 * 9 * 64 * 64]
     assert "error" in logic.lesson_results(64, 4, 16, 8, 2)
+
+
+def test_warm_dashboard_start_needs_no_torch(history_profiles):
+    """With a warm store, building the app and warming the history set import no torch."""
+    import subprocess
+    import sys
+
+    logic.model_names()  # the name cache is written on a cold start
+    code = ("import sys; from archviz.dashboard.app import create_app, warm_history; warm_history();"
+            "create_app(); print('TORCH' if 'torch' in sys.modules else 'NO-TORCH')")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=dict(os.environ))
+    assert r.stdout.strip() == "NO-TORCH", r.stderr
 
 
 # ---- end to end ------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from typing import Any
 
 from dash import Dash, Input, Output, dash_table, dcc, html
 
-from ..catalog import FAMILIES, HISTORY
+from ..catalog import HISTORY
 from . import logic
 
 PAGES = [("/", "History"), ("/explorer", "Explorer"), ("/compare", "Compare"), ("/lessons", "Lessons")]
@@ -41,9 +41,9 @@ def history_page() -> html.Div:
                 html.Div([html.Label("axes"), dcc.RadioItems(
                     id="hist-scale", value="log", inline=True,
                     options=[{"label": " log", "value": "log"}, {"label": " linear", "value": "linear"}])]),
-                html.Div([html.Label("families"), dcc.Checklist(
-                    id="hist-families", value=list(FAMILIES), inline=True,
-                    options=[{"label": f" {f}", "value": f} for f in FAMILIES])]),
+                html.Div([html.Label("variants"), dcc.Checklist(
+                    id="hist-variants", value=list(HISTORY), inline=True,
+                    options=[{"label": f" {h.label}", "value": n} for n, h in HISTORY.items()])]),
             ], className="controls"),
             dcc.Graph(id="hist-depth", config=GRAPH_CONFIG, style={"height": "480px"}),
             html.Div([dcc.Graph(id="hist-ilsvrc", config=GRAPH_CONFIG),
@@ -144,9 +144,9 @@ def create_app(names: list[str] | None = None) -> Dash:
         return nav(path), pages[path]()
 
     @app.callback(Output("hist-depth", "figure"), Output("hist-ilsvrc", "figure"), Output("hist-bubble", "figure"),
-                  Input("hist-metric", "value"), Input("hist-scale", "value"), Input("hist-families", "value"))
-    def history(metric, scale, families):
-        figs = logic.history_figures(metric, scale, families)
+                  Input("hist-metric", "value"), Input("hist-scale", "value"), Input("hist-variants", "value"))
+    def history(metric, scale, variants):
+        figs = logic.history_figures(metric, scale, variants)
         return figs["depth"], figs["ilsvrc"], figs["bubble"]
 
     @app.callback(Output("ex-message", "children"), Output("ex-headline", "children"),

@@ -9,7 +9,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from ..catalog import FAMILIES, HISTORY, history_info
+from ..catalog import HISTORY, history_info
 from ..errors import ArchvizError
 from ..record import Profile
 from ..render import charts
@@ -55,13 +55,14 @@ def load(model: str, size: int | None = None) -> Profile:
 
 
 def history_profiles(names: list[str] | None = None) -> list[Profile]:
-    return [load(n) for n in (names or list(HISTORY))]
+    return [load(n) for n in (list(HISTORY) if names is None else names)]
 
 
 # ---- History page --------------------------------------------------------------------------
-def history_figures(metric: str = "macs", scale: str = "log", families: list[str] | None = None) -> dict[str, Any]:
-    fams = set(families if families is not None else FAMILIES)
-    profiles = [p for p in history_profiles() if HISTORY[p.model].family in fams]
+def history_figures(metric: str = "macs", scale: str = "log", variants: list[str] | None = None) -> dict[str, Any]:
+    """The History page's three charts for the chosen variants (torchvision names; None = all)."""
+    chosen = [n for n in HISTORY if variants is None or n in variants]
+    profiles = history_profiles(chosen) if chosen else []
     log = scale == "log"
     return {"depth": charts.depth_params_by_year(profiles, log=log), "ilsvrc": charts.ilsvrc_by_year(),
             "bubble": charts.accuracy_vs_compute(profiles, metric=metric, log=log)}

@@ -30,6 +30,7 @@ def cell(col: str, v: Any) -> str:
 
 def to_csv(profile: Profile, depth: int | None) -> str:
     buf = io.StringIO()
+    buf.write("# " + summary_lines(profile)[2] + "\n")  # the convention, as a comment line
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(TEXT_COLUMNS)
     for r in rows_at_depth(profile, depth):
