@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
-from .catalog import BUILD_KWARGS, ModelSpec
+from .catalog import BUILD_KWARGS, ModelSpec, size_kwargs
 from .errors import ArchvizError
 
 _SHAPE = re.compile(r"^\d+(x\d+)*$")
@@ -72,11 +72,12 @@ def load_factory(spec: ModelSpec) -> Callable[[], Any]:
     return factory
 
 
-def _constructor(spec: ModelSpec) -> Callable[[], Any]:
+def _constructor(spec: ModelSpec, input_shape: list[int] | None = None) -> Callable[[], Any]:
     if spec.kind == "torchvision":
         from torchvision.models import get_model
 
-        kwargs = BUILD_KWARGS.get(spec.name, {})
+        kwargs = {**BUILD_KWARGS.get(spec.name, {}),
+                  **(size_kwargs(spec.name, input_shape) if input_shape else {})}
         return lambda: get_model(spec.name, weights=None, **kwargs)
     return load_factory(spec)
 
@@ -153,11 +154,11 @@ def flush_denormals():
         torch.set_flush_denormal(False)
 
 
-def build_model(spec: ModelSpec):
+def build_model(spec: ModelSpec, input_shape: list[int] | None = None):
     """Build `spec` in eval mode without initialising weights (falls back to a normal build)."""
     import torch
 
-    constructor = _constructor(spec)
+    constructor = _constructor(spec, input_shape)
     try:
         with torch.device("meta"), skip_init():
             model = constructor()

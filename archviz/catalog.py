@@ -122,6 +122,19 @@ BUILD_KWARGS: dict[str, dict[str, Any]] = {
 }
 
 
+def size_kwargs(name: str, input_shape: list[int]) -> dict[str, Any]:
+    """Builder arguments that must match the input size (ViT's position embeddings, MaxViT's grid):
+    torchvision sets them from the weights, which archviz never loads."""
+    h, w = input_shape[-2], input_shape[-1]
+    if name.startswith("vit_"):
+        if h != w:
+            raise ArchvizError(f"{name} needs a square input, not {h}x{w}", 2)
+        return {"image_size": h}
+    if name.startswith("maxvit"):
+        return {"input_size": (h, w)}
+    return {}
+
+
 @dataclass(frozen=True)
 class ModelSpec:
     """A resolved model name: a torchvision model or a user factory."""

@@ -145,3 +145,22 @@ def test_blocks_are_recognised(history_profiles):
     b = history_profiles["resnet50"].top_blocks()[0]
     assert (b["in_channels"], b["out_channels"], b["skip"]) == (64, 256, "projection")
     assert history_profiles["resnet50"].top_blocks()[1]["skip"] == "identity"
+
+
+def test_squeeze_excitation_gate_does_not_widen_the_field():
+    from torchvision.ops import SqueezeExcitation
+
+    m = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), SqueezeExcitation(8, 2), nn.Conv2d(8, 8, 3, padding=1))
+    p = profile_module(m, [1, 3, 16, 16], "se")
+    assert p.totals["receptive_field"] == [5, 5]
+    assert p.layer("1")["receptive_field"] == [3, 3]  # after the gate: still the conv's field
+    assert [b["kind"] for b in p.blocks] == ["squeeze-excitation"]
+
+
+def test_chunk_and_unpack_keep_the_dataflow(history_profiles):
+    """ShuffleNet splits channels with chunk (a list, then unpack): the path must not break."""
+    from archviz.profiler import profile
+
+    p = profile("shufflenet_v2_x1_0")
+    assert p.totals["depth"] == 51
+    assert p.totals["effective_stride"] == [32, 32]

@@ -86,6 +86,8 @@ def profile_module(model: Any, input_shape: list[int], name: str = "model",
     ga = analyse(trace)
     asm = Assembler(trace, ga)
     notes = []
+    if ga.unfollowed:
+        notes.append("Receptive field unknown after: " + ", ".join(ga.unfollowed))
     if trace.uncounted:
         notes.append("Uncounted operators (no handler, 0 MACs): "
                      + ", ".join(f"{k} x{v}" for k, v in sorted(trace.uncounted.items())))
@@ -111,5 +113,5 @@ def profile(model: str | ModelSpec, input_shape: list[int] | str | None = None,
         input_shape = parse_input_shape(input_shape)
     if input_shape is None:
         input_shape = default_input_shape(spec, (info or {}).get("published"))
-    module = build_model(spec)
+    module = build_model(spec, input_shape)
     return profile_module(module, input_shape, spec.spec, info, backend)

@@ -7,8 +7,8 @@ import warnings
 from collections import Counter
 from typing import Any
 
-from .handlers import (CONV_LINEAR_OPS, EXTRA_MAC_HANDLES, GEOMETRY, MATMUL_OPS, ZERO_COST_OPS,
-                       shape_of)
+from .handlers import (EXTRA_MAC_HANDLES, GEOMETRY, MATMUL_OPS, UNPACK_OPS, WEIGHT_OPS,
+                       WEIGHTED_DEPTH, ZERO_COST_OPS, shape_of)
 from .trace import ModuleInfo, Op, Trace
 
 
@@ -105,6 +105,13 @@ class FvcoreBackend:
         uncounted: Counter[str] = Counter()
         for node in graph.nodes():
             kind = node.kind()
+            if kind in UNPACK_OPS and kind.startswith("prim::"):  # list of tensors -> tensors
+                outs = [v.debugName() for v in node.outputs()]
+                for v in node.outputs():
+                    shapes[v.debugName()] = shape_of(v)
+                ops.append(Op(len(ops), kind, node.scopeName().split("/")[-1],
+                              [v.debugName() for v in node.inputs()], outs))
+                continue
             if kind.startswith("prim::"):
                 continue
             jit_in, jit_out = list(node.inputs()), list(node.outputs())
@@ -123,8 +130,12 @@ class FvcoreBackend:
                 uncounted[kind] += 1
             if kind in self.act_handles:
                 op.activations = _number(self.act_handles[kind](jit_in, jit_out))
-            op.weighted = kind in CONV_LINEAR_OPS or (
+            if kind in UNPACK_OPS:  # chunk/split: the list output carries the input's positions
+                op.inputs = op.inputs[:1]
+            op.weighted = kind in WEIGHT_OPS or (
                 kind in MATMUL_OPS and any(v in params for v in op.inputs))
+            if op.weighted:
+                op.attrs["depth"] = WEIGHTED_DEPTH.get(kind, 1)
             ops.append(op)
         return Trace(ops, shapes, model_inputs, _output_ids(graph), params,
                      modules, dict(uncounted), self.name)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from math import ceil, prod
 from typing import Any
 
-from .handlers import MERGE_OPS
+from .handlers import MERGE_OPS, UNPACK_OPS
 from .trace import Op, Trace
 
 SPATIAL, GLOBAL, UNKNOWN = "spatial", "global", "unknown"
@@ -109,17 +109,38 @@ def _reshape(field: Field, in_shape: list[int], out_shape: list[int]) -> Field:
     return Field(UNKNOWN)
 
 
-def propagate(op: Op, fields: list[Field], shapes: dict[str, Any]) -> Field:
-    """The receptive field of `op`'s first output, from its derived inputs' fields."""
+def is_gate(value: str, field: Field, out_shape: list[int] | None, shapes: dict[str, Any]) -> bool:
+    """A globally pooled tensor broadcast over the positions of another (squeeze-excitation)."""
+    shape = shapes.get(value)
+    if field.kind != GLOBAL or not shape or not out_shape or len(shape) != len(out_shape):
+        return False
+    return all(s == 1 for s in shape[2:]) and any(o > 1 for o in out_shape[2:])
+
+
+def merge_fields(op: Op, sources: list[str], fields: list[Field], shapes: dict[str, Any]) -> Field:
+    """Merge of branches; a gate (x * sigmoid(pool(x))) rescales positions without widening them,
+    so the field follows the spatial operands (CONVENTIONS['receptive_field'])."""
+    out_shape = shapes.get(op.outputs[0]) if op.outputs else None
+    spatial = [f for v, f in zip(sources, fields) if not is_gate(v, f, out_shape, shapes)]
+    return union(spatial or fields)
+
+
+def propagate(op: Op, sources: list[str], fields: list[Field], shapes: dict[str, Any]) -> Field:
+    """The receptive field of `op`'s first output, from its derived inputs' fields (`sources[0]`
+    is the tensor whose positions the op maps)."""
     if len(fields) > 1:
-        return union(fields)
-    field = fields[0]
+        return merge_fields(op, sources, fields, shapes)
+    source, field = sources[0], fields[0]
+    if op.kind in UNPACK_OPS:
+        return field
     if field.kind != SPATIAL:
         return field
     kind, attrs = op.kind, op.attrs
-    in_shape = shapes.get(op.inputs[0]) if op.inputs else None
+    in_shape = shapes.get(source)
+    if in_shape is not None and any(d >= len(in_shape) for d in field.dims):
+        return Field(UNKNOWN)
     out_shape = shapes.get(op.outputs[0]) if op.outputs else None
-    if "kernel" in attrs:
+    if "kernel" in attrs and source == op.inputs[0]:
         if attrs.get("transposed"):
             return Field(UNKNOWN)
         return field.window(attrs["kernel"], attrs["stride"], attrs["padding"], attrs["dilation"])
@@ -156,6 +177,7 @@ class GraphAnalysis:
     depth: dict[str, int]        # value id -> weighted layers on the longest path
     producer: dict[str, int]     # value id -> op index
     derived: dict[int, list[str]]  # op index -> its inputs that depend on the model input
+    unfollowed: list[str]          # operators whose receptive-field rule failed (field: unknown)
 
 
 def analyse(trace: Trace) -> GraphAnalysis:
@@ -169,18 +191,23 @@ def analyse(trace: Trace) -> GraphAnalysis:
         depth[v] = 0
     producer: dict[str, int] = {}
     derived: dict[int, list[str]] = {}
+    unfollowed: set[str] = set()
     for op in trace.ops:
         ins = [v for v in op.inputs if v in fields]
         derived[op.index] = ins
         if not ins:
             continue
-        out_field = propagate(op, [fields[v] for v in ins], trace.shapes)
-        out_depth = max(depth[v] for v in ins) + (1 if op.weighted else 0)
+        try:
+            out_field = propagate(op, ins, [fields[v] for v in ins], trace.shapes)
+        except (IndexError, TypeError, ValueError, KeyError):
+            out_field = Field(UNKNOWN)  # an operator this analysis cannot follow: say unknown
+            unfollowed.add(op.kind)
+        out_depth = max(depth[v] for v in ins) + (op.attrs.get("depth", 1) if op.weighted else 0)
         for v in op.outputs:
             fields[v] = out_field
             depth[v] = out_depth
             producer[v] = op.index
-    return GraphAnalysis(fields, depth, producer, derived)
+    return GraphAnalysis(fields, depth, producer, derived, sorted(unfollowed))
 
 
 def ancestors(scope: str) -> list[str]:

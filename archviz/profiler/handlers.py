@@ -3,7 +3,7 @@
 - EXTRA_MAC_HANDLES: counts for the ops fvcore leaves uncounted (conventions in CONVENTIONS).
 - ZERO_COST_OPS: data movement that costs no arithmetic (counted as 0, not 'uncounted').
 - GEOMETRY: reads kernel/stride/padding/dilation of windowed ops for the receptive-field analysis.
-- CONV_LINEAR_OPS / WEIGHTED_OPS: what torchvision's GFLOPS counts, and what makes a layer 'deep'.
+- CONV_LINEAR_OPS / WEIGHT_OPS: what torchvision's GFLOPS counts, and what makes a layer 'deep'.
 Handlers take jit Values (fvcore's Handle signature) and return a number."""
 
 from __future__ import annotations
@@ -65,6 +65,17 @@ def sdpa(inputs: list[Any], outputs: list[Any]) -> float:
     return 2 * prod(q) * k[-2]
 
 
+def native_mha(inputs: list[Any], outputs: list[Any]) -> float:
+    """Fused multi-head attention (inference fast path): QKV and output projections,
+    4*B*L*E^2, plus Q@K^T and A@V, 2*B*L*S*E."""
+    q, k = shape_of(inputs[0]), shape_of(inputs[1])
+    if not q or not k:
+        return 0
+    b, length, e = q
+    s = k[1]
+    return 4 * b * length * e * e + 2 * b * length * s * e
+
+
 EXTRA_MAC_HANDLES: dict[str, Handle] = {
     **{f"aten::{p}_pool{d}d": pool_window for p in ("max", "avg") for d in (1, 2, 3)},
     "aten::adaptive_max_pool2d": per_input_element(1),
@@ -75,10 +86,13 @@ EXTRA_MAC_HANDLES: dict[str, Handle] = {
         "relu", "relu_", "relu6", "hardtanh", "hardtanh_", "silu", "silu_", "sigmoid", "sigmoid_",
         "hardsigmoid", "hardsigmoid_", "hardswish", "hardswish_", "gelu", "tanh", "tanh_",
         "clamp", "clamp_", "leaky_relu", "leaky_relu_", "elu", "elu_", "softmax", "log_softmax",
-        "stochastic_depth")},
+        "stochastic_depth", "rsub", "pow", "exp", "clamp_min", "eq", "ne", "masked_fill", "fill_",
+        "zero_", "floor_divide", "remainder", "numel")},
     "aten::mean": per_input_element(1),
     "aten::sum": per_input_element(1),
+    "aten::linalg_vector_norm": per_input_element(1),
     "aten::scaled_dot_product_attention": sdpa,
+    "aten::_native_multi_head_attention": native_mha,
 }
 
 ZERO_COST_OPS: set[str] = {f"aten::{op}" for op in (
@@ -89,8 +103,19 @@ ZERO_COST_OPS: set[str] = {f"aten::{op}" for op in (
     "Int", "ScalarImplicit", "constant_pad_nd", "pad", "roll", "index", "gather", "channel_shuffle",
     "pixel_shuffle", "new_zeros", "new_empty", "new_full", "alias", "clone", "repeat")}
 
-CONV_LINEAR_OPS: set[str] = {"aten::_convolution", "aten::linear", "aten::addmm"}
+# What torchvision's GFLOPS counts: convolutions, linear layers and matrix products (for
+# transformers the attention's projections and matmuls, which its published figures include).
+CONV_LINEAR_OPS: set[str] = {"aten::_convolution", "aten::linear", "aten::addmm", "aten::matmul",
+                             "aten::mm", "aten::bmm", "aten::einsum",
+                             "aten::scaled_dot_product_attention", "aten::_native_multi_head_attention"}
+# Weighted layers an operator stands for on the longest path (fused attention: QKV then output).
+WEIGHTED_DEPTH: dict[str, int] = {"aten::_native_multi_head_attention": 2}
+# Operators whose tensor outputs are the input's positions split up (field passes through).
+UNPACK_OPS: set[str] = {"prim::ListUnpack", "prim::TupleUnpack", "aten::chunk", "aten::split",
+                        "aten::split_with_sizes", "aten::unbind"}
 MATMUL_OPS: set[str] = {"aten::matmul", "aten::mm", "aten::bmm", "aten::einsum"}
+WEIGHT_OPS: set[str] = {"aten::_convolution", "aten::linear", "aten::addmm",
+                        "aten::_native_multi_head_attention"}  # always carry a weight
 MERGE_OPS: dict[str, str] = {
     "aten::add": "add", "aten::add_": "add", "aten::cat": "concat",
     "aten::mul": "mul", "aten::mul_": "mul", "aten::stack": "concat",

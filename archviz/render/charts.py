@@ -70,7 +70,7 @@ def macs_params_along_depth(profiles: list[Profile]) -> dict[str, Any]:
         xaxis={"title": {"text": "weighted layer (conv / linear), input to output"}},
         yaxis={"title": {"text": "MACs"}, "type": "log", "tickformat": "~s"},
         yaxis2={"title": {"text": "parameters"}, "overlaying": "y", "side": "right", "type": "log",
-                "tickformat": "~s", "showgrid": False})}
+                "tickformat": "~s", "showgrid": False, "tickmode": "auto", "dtick": 1})}
 
 
 def receptive_field_along_depth(profiles: list[Profile]) -> dict[str, Any]:

@@ -1,0 +1,30 @@
+"""Every torchvision classification model against its published meta: parameters exactly, GFLOPS
+within 1% (or the rounding of the published figure), and a receptive field wherever the network
+stays convolutional."""
+
+import pytest
+
+from archviz.catalog import torchvision_models
+from archviz.profiler import profile
+
+pytestmark = pytest.mark.slow
+
+# Published num_params counts an auxiliary classifier the inference model does not build.
+AUX = {"inception_v3": 3_326_696}
+# Window attention reshuffles positions: the field is honestly unknown past the patch embedding.
+WINDOWED = ("swin_", "maxvit_")
+
+
+@pytest.mark.parametrize("name", torchvision_models())
+def test_model_matches_published_meta(name):
+    p = profile(name)
+    pub = p.catalog["published"]
+    assert p.totals["params"] + AUX.get(name, 0) == pub["num_params"]
+    ours = p.totals["conv_linear_macs"] / 1e9
+    assert abs(ours - pub["gflops"]) <= max(0.01 * pub["gflops"], 0.0005), (ours, pub["gflops"])
+    assert p.totals["flops"] == 2 * p.totals["macs"]
+    assert p.uncounted_ops == {}
+    assert p.totals["depth"] > 0
+    if not name.startswith(WINDOWED + ("vit_",)):
+        assert p.totals["effective_stride"] in ([32, 32], [16, 16]), p.totals
+        assert p.totals["receptive_field"][0] > 100
