@@ -23,13 +23,14 @@ ADAPTIVE_POOLS = {f"aten::adaptive_{p}_pool{d}d" for p in ("avg", "max") for d i
 REDUCTIONS = {"aten::mean", "aten::sum", "aten::amax"}
 LINEAR_OPS = {"aten::linear", "aten::addmm"}
 
-# Classes that are building blocks even without a merge inside (DenseNet's transition).
-KNOWN_BLOCKS = {"_Transition": "transition"}
+# Known building-block classes: blocks even where an instance has no merge of its own (DenseNet's
+# transition; the first MBConv of a stage, whose stride or width change drops the residual add).
 BLOCK_KIND_BY_CLASS = {
     "BasicBlock": "residual", "Bottleneck": "residual", "_DenseBlock": "dense block",
-    "_DenseLayer": "dense layer", "_Transition": "transition", "InvertedResidual": "residual",
-    "MBConv": "residual", "FusedMBConv": "residual", "SqueezeExcitation": "squeeze-excitation",
-    "Fire": "fire (concat)", "CNBlock": "residual", "ResBottleneckBlock": "residual",
+    "_DenseLayer": "dense layer", "_Transition": "transition", "InvertedResidual": "inverted residual",
+    "MBConv": "inverted residual", "FusedMBConv": "inverted residual",
+    "SqueezeExcitation": "squeeze-excitation", "Fire": "fire (concat)", "CNBlock": "residual",
+    "ResBottleneckBlock": "residual", "_InvertedResidual": "inverted residual",
 }
 
 
@@ -260,7 +261,8 @@ def merges_by_scope(trace: Trace, ga: GraphAnalysis) -> dict[str, list[Op]]:
 def block_names(trace: Trace, merges: dict[str, list[Op]]) -> list[str]:
     """Modules that branch and merge inside themselves, or are known blocks (transitions)."""
     names = [n for n in merges if n]
-    names += [n for n, m in trace.modules.items() if n and m.type in KNOWN_BLOCKS and n not in merges]
+    names += [n for n, m in trace.modules.items()
+              if n and (m.type in BLOCK_KIND_BY_CLASS or m.type.startswith("Inception")) and n not in merges]
     order = {n: i for i, n in enumerate(trace.modules)}
     return sorted(set(names), key=order.__getitem__)
 

@@ -146,6 +146,7 @@ def _fold(units: dict[str, Unit], edges: list[tuple[str, str, int]]) -> tuple[di
             g.macs += u.macs
             g.params += u.params
             g.shape, g.rf, g.stride = u.shape, u.rf, u.stride
+            g.merge, g.skip = g.merge or u.merge, g.skip or u.skip  # the run merges if any member does
             g.members.append(u.label)
             group[key] = g.key
         else:
