@@ -12,6 +12,7 @@ from ..record import Profile
 
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
 WEIGHTED = {"Conv2d", "Linear", "Conv1d", "Conv3d"}
+LOG_TICKS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000]
 
 
 def colour_of(profile: Profile, i: int = 0) -> str:
@@ -59,18 +60,19 @@ def macs_params_along_depth(profiles: list[Profile]) -> dict[str, Any]:
         c = colour_of(p, i)
         data.append({"type": "bar" if not many else "scatter", "mode": "lines", "x": x,
                      "y": [r["macs"] for r in rows], "name": f"{label_of(p)} MACs", "customdata": names,
-                     "marker": {"color": c}, "line": {"color": c},
+                     "marker": {"color": c, "opacity": 0.45}, "line": {"color": c},
                      "hovertemplate": "%{customdata}<br>MACs %{y:,}<extra>%{fullData.name}</extra>"})
         data.append({"type": "scatter", "mode": "lines+markers", "x": x, "y": [r["params"] for r in rows],
                      "name": f"{label_of(p)} params", "yaxis": "y2", "customdata": names,
-                     "line": {"color": c, "dash": "dot"}, "marker": {"size": 4, "color": c},
+                     "line": {"color": "#222222" if not many else c, "dash": "dot", "width": 2},
+                     "marker": {"size": 5, "color": "#222222" if not many else c},
                      "hovertemplate": "%{customdata}<br>params %{y:,}<extra>%{fullData.name}</extra>"})
     return {"data": data, "layout": _layout(
         "MACs and parameters per weighted layer, along depth",
         xaxis={"title": {"text": "weighted layer (conv / linear), input to output"}},
-        yaxis={"title": {"text": "MACs"}, "type": "log", "tickformat": "~s"},
+        yaxis={"title": {"text": "MACs"}, "type": "log", "tickformat": "~s", "dtick": "D2"},
         yaxis2={"title": {"text": "parameters"}, "overlaying": "y", "side": "right", "type": "log",
-                "tickformat": "~s", "showgrid": False, "tickmode": "auto", "dtick": 1})}
+                "tickformat": "~s", "showgrid": False, "dtick": "D2"})}
 
 
 def receptive_field_along_depth(profiles: list[Profile]) -> dict[str, Any]:
@@ -91,7 +93,8 @@ def receptive_field_along_depth(profiles: list[Profile]) -> dict[str, Any]:
     return {"data": data, "layout": _layout(
         "Receptive field and feature-map size along depth",
         xaxis={"title": {"text": "depth (weighted layers on the longest path)"}},
-        yaxis={"title": {"text": "pixels"}, "type": "log"})}
+        yaxis={"title": {"text": "pixels (solid: receptive field, dashed: feature map)"}, "type": "log",
+               "tickvals": LOG_TICKS, "ticktext": [str(v) for v in LOG_TICKS]})}
 
 
 def share_by_type(profiles: list[Profile]) -> dict[str, Any]:
@@ -112,7 +115,8 @@ def share_by_type(profiles: list[Profile]) -> dict[str, Any]:
                      "name": f"{prefix}% of MACs", "marker": {"color": c},
                      "hovertemplate": "%{y}: %{x:.1f}% of MACs<extra></extra>"})
         data.append({"type": "bar", "orientation": "h", "y": types, "x": [100 * by[t][0] / tot_p for t in types],
-                     "name": f"{prefix}% of params", "marker": {"color": c, "opacity": 0.45},
+                     "name": f"{prefix}% of params",
+                     "marker": {"color": c, "opacity": 0.5, "pattern": {"shape": "/"}},
                      "hovertemplate": "%{y}: %{x:.1f}% of params<extra></extra>"})
     return {"data": data, "layout": _layout("Share of parameters and MACs by layer type", barmode="group",
                                             xaxis={"title": {"text": "% of model total"}},
