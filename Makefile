@@ -38,6 +38,9 @@ test: setup
 
 bench: setup
 	$(PY) benchmarks/bench_profile.py
+	$(PY) benchmarks/bench_report.py
+	$(PY) benchmarks/bench_diagram.py
+	$(PY) benchmarks/bench_dashboard.py
 
 clean:
 	rm -rf $(VENV) reports artifacts .pytest_cache

@@ -156,7 +156,10 @@ def depth_params_by_year(profiles: list[Profile], log: bool = True) -> dict[str,
         data.append({**common, "y": [q["depth"] for q in fp], "name": fam,
                      "marker": {"color": c, "size": 10},
                      "hovertemplate": "%{text}: depth %{y}<br>%{customdata}<extra></extra>"})
+        spots = ["middle right", "middle left", "bottom right", "top left"]  # VGG's four sit close
         data.append({**common, "y": [q["params"] / 1e6 for q in fp], "name": fam, "showlegend": False,
+                     "textposition": [spots[i % len(spots)] if fam == "VGG" else "middle right"
+                                      for i in range(len(fp))],
                      "xaxis": "x2", "yaxis": "y2", "marker": {"color": c, "size": 10, "symbol": "diamond"},
                      "hovertemplate": "%{text}: %{y:.1f} M parameters<extra></extra>"})
     annotations = []
