@@ -112,7 +112,9 @@ QUIRKS: dict[str, str] = {
                     "torchvision's published parameter count includes that classifier.",
     "alexnet": "torchvision's AlexNet follows the one-GPU variant of 'One weird trick' (64-192-384-256-256 "
                "channels, no grouped convolutions, no local response normalisation).",
-    "vgg11": "Built without batch norm (see vgg11_bn for the BN variant).",
+    **{name: "torchvision's Bottleneck puts the stride-2 on the 3x3 convolution (ResNet v1.5), "
+              "where the paper strides the first 1x1: same parameters, slightly more MACs."
+       for name in ("resnet50", "resnet101", "resnet152")},
 }
 
 # Builder keyword arguments that make torchvision build the inference model (no aux heads).
