@@ -40,6 +40,11 @@ def _measure(label: str, module, channels: int, size: int) -> Variant:
                    p.totals["receptive_field"], out[1] if out else 0)
 
 
+def _lesson(title: str, explanation: str, channels: int, size: int, variants: list[tuple[str, Any]]) -> Lesson:
+    """Measure each (label, module) on a channels x size x size input."""
+    return Lesson(title, explanation, [_measure(label, m, channels, size) for label, m in variants])
+
+
 def kernel_vs_stack(channels: int = 128, kernel: int = 5, size: int = 32, bias: bool = False) -> Lesson:
     """One kxk convolution against (k-1)/2 stacked 3x3 convolutions (same receptive field)."""
     from torch import nn
@@ -49,12 +54,11 @@ def kernel_vs_stack(channels: int = 128, kernel: int = 5, size: int = 32, bias: 
     n = (kernel - 1) // 2
     stack = nn.Sequential(*[nn.Conv2d(channels, channels, 3, padding=1, bias=bias) for _ in range(n)])
     single = nn.Conv2d(channels, channels, kernel, padding=kernel // 2, bias=bias)
-    return Lesson(
+    return _lesson(
         f"{n} stacked 3x3 vs one {kernel}x{kernel}",
         "Stacking small kernels reaches the same receptive field with fewer parameters and more "
-        "non-linearities (VGG).",
-        [_measure(f"one {kernel}x{kernel}", single, channels, size),
-         _measure(f"{n} x 3x3", stack, channels, size)])
+        "non-linearities (VGG).", channels, size,
+        [(f"one {kernel}x{kernel}", single), (f"{n} x 3x3", stack)])
 
 
 def bottleneck(channels: int = 128, width: int = 32, kernel: int = 3, size: int = 32,
@@ -65,60 +69,57 @@ def bottleneck(channels: int = 128, width: int = 32, kernel: int = 3, size: int 
     plain = nn.Conv2d(channels, channels, kernel, padding=kernel // 2, bias=bias)
     reduced = nn.Sequential(nn.Conv2d(channels, width, 1, bias=bias),
                             nn.Conv2d(width, channels, kernel, padding=kernel // 2, bias=bias))
-    return Lesson(
+    return _lesson(
         f"1x1 bottleneck to {width} channels",
         "A 1x1 convolution shrinks the channels before the expensive kxk: same receptive field, "
-        "same input and output channels, far fewer parameters (Inception).",
-        [_measure(f"{kernel}x{kernel}, {channels}->{channels}", plain, channels, size),
-         _measure(f"1x1 {channels}->{width} + {kernel}x{kernel} {width}->{channels}", reduced, channels, size)])
+        "same input and output channels, far fewer parameters (Inception).", channels, size,
+        [(f"{kernel}x{kernel}, {channels}->{channels}", plain),
+         (f"1x1 {channels}->{width} + {kernel}x{kernel} {width}->{channels}", reduced)])
 
 
-class _Residual:
-    """Builders for the merge lesson (kept as factories so torch is imported lazily)."""
+def _merge_stack(channels: int, layers: int, growth: int, dense: bool):
+    """`layers` BN-ReLU-3x3 units merged by residual add, or by dense concatenation."""
+    import torch
+    from torch import nn
 
-    @staticmethod
-    def make(channels: int, layers: int, growth: int, dense: bool):
-        import torch
-        from torch import nn
+    class Unit(nn.Module):
+        def __init__(self, c_in: int, c_out: int) -> None:
+            super().__init__()
+            self.bn = nn.BatchNorm2d(c_in)
+            self.conv = nn.Conv2d(c_in, c_out, 3, padding=1, bias=False)
 
-        class Unit(nn.Module):
-            def __init__(self, c_in: int, c_out: int) -> None:
-                super().__init__()
-                self.bn = nn.BatchNorm2d(c_in)
-                self.conv = nn.Conv2d(c_in, c_out, 3, padding=1, bias=False)
+        def forward(self, x):
+            return self.conv(self.bn(x).relu())
 
-            def forward(self, x):
-                return self.conv(self.bn(x).relu())
+    class ResidualStack(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.units = nn.ModuleList(Unit(channels, channels) for _ in range(layers))
 
-        class ResidualStack(nn.Module):
-            def __init__(self) -> None:
-                super().__init__()
-                self.units = nn.ModuleList(Unit(channels, channels) for _ in range(layers))
+        def forward(self, x):
+            for u in self.units:
+                x = x + u(x)
+            return x
 
-            def forward(self, x):
-                for u in self.units:
-                    x = x + u(x)
-                return x
+    class DenseStack(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.units = nn.ModuleList(Unit(channels + i * growth, growth) for i in range(layers))
 
-        class DenseStack(nn.Module):
-            def __init__(self) -> None:
-                super().__init__()
-                self.units = nn.ModuleList(Unit(channels + i * growth, growth) for i in range(layers))
+        def forward(self, x):
+            feats = [x]
+            for u in self.units:
+                feats.append(u(torch.cat(feats, 1)))
+            return torch.cat(feats, 1)
 
-            def forward(self, x):
-                feats = [x]
-                for u in self.units:
-                    feats.append(u(torch.cat(feats, 1)))
-                return torch.cat(feats, 1)
-
-        return DenseStack() if dense else ResidualStack()
+    return DenseStack() if dense else ResidualStack()
 
 
 def add_vs_concat(channels: int = 64, layers: int = 4, growth: int = 32, size: int = 32) -> Lesson:
     """Residual add keeps the width; dense concatenation grows it by `growth` per layer."""
-    return Lesson(
+    return _lesson(
         f"{layers} residual units vs {layers} dense layers (growth {growth})",
         "ResNet adds a layer's output to its input: the channel count stays. DenseNet concatenates: "
-        "every layer sees all earlier features and the width grows by the growth rate.",
-        [_measure("residual add", _Residual.make(channels, layers, growth, False), channels, size),
-         _measure("dense concat", _Residual.make(channels, layers, growth, True), channels, size)])
+        "every layer sees all earlier features and the width grows by the growth rate.", channels, size,
+        [("residual add", _merge_stack(channels, layers, growth, False)),
+         ("dense concat", _merge_stack(channels, layers, growth, True))])
