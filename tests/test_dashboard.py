@@ -40,6 +40,12 @@ def test_explore_and_bad_inputs(history_profiles):
     assert "error" in logic.explore("resnet18", "abc")
 
 
+def test_page_of_a_layer():
+    rows = [{"name": f"l{i}"} for i in range(60)]
+    assert logic.page_of(rows, "l0", 25) == 0 and logic.page_of(rows, "l30", 25) == 1
+    assert logic.page_of(rows, "missing", 25) == 0
+
+
 def test_highlight_from_chart_click():
     style, name = logic.highlight_style({"points": [{"customdata": "layer1.0.conv1"}]})
     assert name == "layer1.0.conv1" and '"layer1.0.conv1"' in style[0]["if"]["filter_query"]
@@ -138,16 +144,27 @@ def test_explorer_pick_model_and_bad_input(server, driver):
 
 @pytest.mark.browser
 def test_chart_click_highlights_table_row(server, driver):
-    driver.get(server.url + "/explorer")
-    wait_for(driver, "return document.querySelectorAll('#ex-depth .scatterlayer .point').length > 0")
     from selenium.webdriver.common.action_chains import ActionChains
 
-    point = driver.find_elements("css selector", "#ex-depth .scatterlayer .point")[5]
-    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", point)
-    time.sleep(0.5)
-    ActionChains(driver).move_to_element(point).pause(0.3).click().perform()  # through plotly's drag layer
-    text = wait_for(driver, "return document.querySelector('#ex-selected').textContent")
+    driver.get(server.url + "/explorer")
+    wait_for(driver, "return document.querySelector('#ex-headline .card') !== null")
+    wait_for(driver, "return document.querySelectorAll('#ex-depth .scatterlayer .point').length > 5")
+    for _attempt in range(5):  # plotly may still be laying out after the loading spinner goes
+        point = driver.find_elements("css selector", "#ex-depth .scatterlayer .point")[5]
+        driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", point)
+        time.sleep(0.5)
+        ActionChains(driver).move_to_element(point).pause(0.3).click().perform()  # through the drag layer
+        try:
+            text = wait_for(driver, "return document.querySelector('#ex-selected').textContent", timeout=5)
+            break
+        except AssertionError:
+            continue
     assert text.startswith("Highlighted: ")
+    name = text.removeprefix("Highlighted: ")
+    styled = driver.execute_script(
+        "return Array.from(document.querySelectorAll('#ex-table td[data-dash-column=name]'))"
+        ".filter(td => getComputedStyle(td).fontWeight === '600').map(td => td.textContent)")
+    assert styled == [name]  # the table turned to the row's page and highlighted it
 
 
 def test_load_many_concurrent_callbacks(server, history_profiles):

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from dash import Dash, Input, Output, dash_table, dcc, html
+from dash import Dash, Input, Output, State, dash_table, dcc, html
 
 from ..catalog import HISTORY
 from . import logic
 
 PAGES = [("/", "History"), ("/explorer", "Explorer"), ("/compare", "Compare"), ("/lessons", "Lessons")]
 GRAPH_CONFIG = {"displaylogo": False, "responsive": True}
+PAGE_SIZE = 25
 
 
 def nav(path: str) -> html.Div:
@@ -75,7 +76,7 @@ def explorer_page(names: list[str]) -> html.Div:
         html.Section([html.H2("Layers"), html.Div(id="ex-selected", className="muted"),
                       dash_table.DataTable(
                           id="ex-table", columns=[{"name": c.replace("_", " "), "id": c} for c in logic.TABLE_COLUMNS],
-                          sort_action="native", filter_action="native", page_size=25,
+                          sort_action="native", filter_action="native", page_size=PAGE_SIZE,
                           style_table={"overflowX": "auto"},
                           style_cell={"fontFamily": "DejaVu Sans, Arial", "fontSize": "12px", "padding": "4px"},
                           style_header={"backgroundColor": "#eef2f8", "fontWeight": "600"})]),
@@ -162,13 +163,15 @@ def create_app(names: list[str] | None = None) -> Dash:
         return (None, cards(r["headline"], colour), r["svg"], r["depth_fig"], r["rf_fig"], r["share_fig"], r["rows"])
 
     @app.callback(Output("ex-table", "style_data_conditional"), Output("ex-selected", "children"),
-                  Input("ex-depth", "clickData"), Input("ex-rf", "clickData"))
-    def highlight(click_depth, click_rf):
+                  Output("ex-table", "page_current"),
+                  Input("ex-depth", "clickData"), Input("ex-rf", "clickData"), State("ex-table", "data"))
+    def highlight(click_depth, click_rf, rows):
         from dash import ctx
 
         click = click_rf if ctx.triggered_id == "ex-rf" else click_depth
         style, name = logic.highlight_style(click)
-        return style, (f"Highlighted: {name}" if name else "")
+        page = logic.page_of(rows or [], name, PAGE_SIZE)
+        return style, (f"Highlighted: {name}" if name else ""), page
 
     @app.callback(Output("cmp-message", "children"), Output("cmp-table", "data"), Output("cmp-table", "columns"),
                   Output("cmp-depth", "figure"), Output("cmp-rf", "figure"), Output("cmp-share", "figure"),

@@ -127,6 +127,14 @@ def highlight_style(click: dict[str, Any] | None) -> tuple[list[dict[str, Any]],
              "fontWeight": "600"}], name
 
 
+def page_of(rows: list[dict[str, Any]], name: str | None, page_size: int) -> int:
+    """The table page holding layer `name` (0 when absent), so a chart click shows its row."""
+    for i, row in enumerate(rows):
+        if row.get("name") == name:
+            return i // page_size
+    return 0
+
+
 # ---- Compare -------------------------------------------------------------------------------
 def compare(models: list[str] | None) -> dict[str, Any]:
     models = list(models or [])
