@@ -11,6 +11,7 @@ from . import logic
 
 PAGES = [("/", "History"), ("/explorer", "Explorer"), ("/compare", "Compare"), ("/lessons", "Lessons")]
 GRAPH_CONFIG = {"displaylogo": False, "responsive": True}
+GRAPH_STYLE = {"height": "440px"}  # a fixed box: graphs drawn while a loading overlay hides them keep their size
 PAGE_SIZE = 25
 
 
@@ -47,8 +48,8 @@ def history_page() -> html.Div:
                     options=[{"label": f" {h.label}", "value": n} for n, h in HISTORY.items()])]),
             ], className="controls"),
             dcc.Graph(id="hist-depth", config=GRAPH_CONFIG, style={"height": "480px"}),
-            html.Div([dcc.Graph(id="hist-ilsvrc", config=GRAPH_CONFIG),
-                      dcc.Graph(id="hist-bubble", config=GRAPH_CONFIG)], className="grid2"),
+            html.Div([dcc.Graph(id="hist-ilsvrc", config=GRAPH_CONFIG, style=GRAPH_STYLE),
+                      dcc.Graph(id="hist-bubble", config=GRAPH_CONFIG, style=GRAPH_STYLE)], className="grid2"),
         ])])
 
 
@@ -70,9 +71,9 @@ def explorer_page(names: list[str]) -> html.Div:
                       dcc.Loading(html.Iframe(id="ex-diagram", style={"width": "100%", "height": "760px",
                                                                      "border": "0"}))]),
         html.Section([html.H2("Charts"), html.P("Click a point to highlight its layer in the table.", className="muted"),
-                      dcc.Loading([dcc.Graph(id="ex-depth", config=GRAPH_CONFIG),
-                                   dcc.Graph(id="ex-rf", config=GRAPH_CONFIG),
-                                   dcc.Graph(id="ex-share", config=GRAPH_CONFIG)])]),
+                      dcc.Loading([dcc.Graph(id="ex-depth", config=GRAPH_CONFIG, style=GRAPH_STYLE),
+                                   dcc.Graph(id="ex-rf", config=GRAPH_CONFIG, style=GRAPH_STYLE),
+                                   dcc.Graph(id="ex-share", config=GRAPH_CONFIG, style=GRAPH_STYLE)])]),
         html.Section([html.H2("Layers"), html.Div(id="ex-selected", className="muted"),
                       dash_table.DataTable(
                           id="ex-table", columns=[{"name": c.replace("_", " "), "id": c} for c in logic.TABLE_COLUMNS],
@@ -91,9 +92,9 @@ def compare_page(names: list[str]) -> html.Div:
                       dcc.Loading([html.Div(id="cmp-message"),
                                    dash_table.DataTable(id="cmp-table", style_cell={"fontSize": "13px"},
                                                         style_header={"fontWeight": "600"})])]),
-        html.Section([dcc.Loading([dcc.Graph(id="cmp-depth", config=GRAPH_CONFIG),
-                                   dcc.Graph(id="cmp-rf", config=GRAPH_CONFIG),
-                                   dcc.Graph(id="cmp-share", config=GRAPH_CONFIG)])]),
+        html.Section([dcc.Loading([dcc.Graph(id="cmp-depth", config=GRAPH_CONFIG, style=GRAPH_STYLE),
+                                   dcc.Graph(id="cmp-rf", config=GRAPH_CONFIG, style=GRAPH_STYLE),
+                                   dcc.Graph(id="cmp-share", config=GRAPH_CONFIG, style=GRAPH_STYLE)])]),
     ])
 
 
@@ -108,7 +109,7 @@ def lessons_page() -> html.Div:
         html.Div([field("ls-channels", "channels", 128), field("ls-kernel", "large kernel", 5),
                   field("ls-width", "bottleneck width", 32), field("ls-growth", "dense growth", 32),
                   field("ls-layers", "layers (add vs concat)", 4)], className="controls"),
-        dcc.Loading([html.Div(id="ls-message"), html.Div(id="ls-cards"), dcc.Graph(id="ls-figure", config=GRAPH_CONFIG)]),
+        dcc.Loading([html.Div(id="ls-message"), html.Div(id="ls-cards"), dcc.Graph(id="ls-figure", config=GRAPH_CONFIG, style=GRAPH_STYLE)]),
     ])])
 
 
