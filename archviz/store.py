@@ -15,6 +15,7 @@ import zlib
 from pathlib import Path
 from typing import Iterator
 
+from .errors import ArchvizError
 from .record import SCHEMA_VERSION, Profile
 
 STORE_SCHEMA = 100 + SCHEMA_VERSION  # bump when the table or the Profile record changes
@@ -51,18 +52,35 @@ class Store:
         return conn
 
     def _open(self) -> sqlite3.Connection:
+        """Open, checking the schema. A locked database (another process is creating or writing
+        it) is waited for, never mistaken for a corrupt one."""
+        for attempt in range(50):
+            try:
+                return self._open_once()
+            except sqlite3.OperationalError:
+                time.sleep(0.1 * (attempt + 1))
+        raise ArchvizError(f"profile store {self.path} stayed locked by another process", 1)
+
+    def _open_once(self) -> sqlite3.Connection:
         try:
             conn = self._connect()
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            conn.execute("BEGIN")  # one snapshot: another process may create the schema meanwhile
+            try:
+                version = conn.execute("PRAGMA user_version").fetchone()[0]
+                tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+                if version == STORE_SCHEMA and "profiles" in tables:
+                    conn.execute("SELECT key FROM profiles LIMIT 1").fetchall()
+            finally:
+                conn.execute("COMMIT")
             if version == STORE_SCHEMA and "profiles" in tables:
-                conn.execute("SELECT key FROM profiles LIMIT 1").fetchall()
                 return conn
             if version == 0 and not tables:  # a new, empty file
                 return self._init(conn)
             conn.close()
             self._set_aside(f"schema {version}, expected {STORE_SCHEMA}")
-        except sqlite3.DatabaseError as exc:
+        except sqlite3.OperationalError:
+            raise  # locked or busy: not corruption (retried by _open)
+        except sqlite3.DatabaseError as exc:  # "file is not a database", "malformed"
             self._set_aside(f"{exc}")
         return self._init(self._connect())
 

@@ -1,7 +1,6 @@
 """The command line as a user meets it: exit codes, one-line errors, the JSON contract."""
 
 import json
-from pathlib import Path
 
 from conftest import FIXTURES, run_cli
 

@@ -7,7 +7,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from archviz.catalog import HISTORY
 from archviz.dashboard import logic
 from browser import console_errors, make_driver
 from dash_client import HISTORY_OUTPUT, DashServer, call, history_inputs

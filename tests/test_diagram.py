@@ -5,7 +5,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from archviz.catalog import HISTORY
-from archviz.render.diagram import build_digraph, svg_text, write_diagram
+from archviz.render.diagram import svg_text, write_diagram
 from conftest import run_cli
 
 SVG = "{http://www.w3.org/2000/svg}"

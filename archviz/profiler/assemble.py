@@ -42,10 +42,6 @@ def category(op: Op, n_derived: int) -> str:
     return "other"
 
 
-def _within(name: str, scope: str) -> bool:
-    return name == "" or scope == name or scope.startswith(name + ".")
-
-
 class Assembler:
     def __init__(self, trace: Trace, ga: GraphAnalysis) -> None:
         self.trace, self.ga = trace, ga

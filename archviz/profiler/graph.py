@@ -217,6 +217,11 @@ def ancestors(scope: str) -> list[str]:
     return [".".join(parts[:i]) for i in range(len(parts), 0, -1)]
 
 
+def within(module: str, scope: str | None) -> bool:
+    """Is an op owned by `scope` inside `module` (the module itself or a descendant)?"""
+    return scope is not None and (scope == module or scope.startswith(module + "."))
+
+
 def module_boundaries(trace: Trace, ga: GraphAnalysis) -> tuple[dict[str, str], dict[str, list[str]]]:
     """For every module: its output value (the last value it produces that is used outside it)
     and its input values (derived values it consumes that are produced outside it)."""
@@ -229,7 +234,7 @@ def module_boundaries(trace: Trace, ga: GraphAnalysis) -> tuple[dict[str, str], 
             consumers.setdefault(v, []).append(op.scope)
             made_in = scope_of.get(ga.producer[v]) if v in ga.producer else None
             for anc in ancestors(op.scope):
-                if made_in is None or not (made_in == anc or made_in.startswith(anc + ".")):
+                if not within(anc, made_in):
                     lst = inputs.setdefault(anc, [])
                     if v not in lst:
                         lst.append(v)
@@ -240,8 +245,7 @@ def module_boundaries(trace: Trace, ga: GraphAnalysis) -> tuple[dict[str, str], 
             continue
         idx = ga.producer[v]
         for anc in ancestors(scope_of[idx]):
-            inside = lambda s: s is not None and (s == anc or s.startswith(anc + "."))
-            if any(not inside(u) for u in users) and idx >= outputs.get(anc, (-1, ""))[0]:
+            if any(not within(anc, u) for u in users) and idx >= outputs.get(anc, (-1, ""))[0]:
                 outputs[anc] = (idx, v)
     out = {name: v for name, (_, v) in outputs.items()}
     for v in trace.outputs:
