@@ -75,12 +75,18 @@ class FvcoreBackend:
         from fvcore.nn.jit_analysis import _get_scoped_trace_graph, _named_modules_without_dup
 
         aliases = {mod: name for name, mod in _named_modules_without_dup(model)}
-        outputs: dict[str, Any] = {}
+        out_shapes: dict[str, list[int]] = {}
 
         def record(name: str):
             def hook(_mod, _inp, out):
                 if isinstance(out, torch.Tensor):
-                    outputs[name] = out  # shapes read after the trace: reading them now records ops
+                    # Read the shape with tracing paused: traced sizes would be slow and add nodes.
+                    state = torch._C._get_tracing_state()
+                    torch._C._set_tracing_state(None)
+                    try:
+                        out_shapes[name] = list(out.shape)
+                    finally:
+                        torch._C._set_tracing_state(state)
             return hook
 
         handles = [mod.register_forward_hook(record(name)) for mod, name in aliases.items()]
@@ -91,7 +97,6 @@ class FvcoreBackend:
         finally:
             for h in handles:
                 h.remove()
-        out_shapes = {name: list(t.shape) for name, t in outputs.items()}
         return graph, _module_infos(model, aliases, out_shapes)
 
     def trace(self, model: Any, inputs: tuple[Any, ...]) -> Trace:
