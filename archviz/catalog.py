@@ -146,11 +146,6 @@ class ModelSpec:
     name: str                    # torchvision name or factory attribute
     source: str | None = None    # module path or file path for factories
 
-    @property
-    def label(self) -> str:
-        h = HISTORY.get(self.name) if self.kind == "torchvision" else None
-        return h.label if h else self.name
-
 
 @lru_cache(maxsize=1)
 def torchvision_models() -> tuple[str, ...]:
@@ -179,11 +174,6 @@ def resolve(spec: str) -> ModelSpec:
     close = difflib.get_close_matches(name, names, n=3, cutoff=0.5)
     hint = f"; closest: {', '.join(close)}" if close else "; run 'archviz list' for all names"
     raise ArchvizError(f"unknown model {spec!r}{hint}", 2)
-
-
-def family_of(name: str) -> Family | None:
-    h = HISTORY.get(name)
-    return FAMILIES[h.family] if h else None
 
 
 def published(name: str) -> dict[str, Any] | None:

@@ -133,20 +133,14 @@ def diagram(
     input: Optional[str] = typer.Option(None, "--input", "-i"),
 ):
     """Block diagram of the dataflow graph, exported by FILE's suffix."""
-    import shutil
+    from .render.diagram import check_output, write_diagram
+    from .service import get_profile, normalise
 
-    from .render.diagram import write_diagram
-    from .service import get_profile
-
-    if output is not None and output.suffix.lower() not in (".svg", ".png", ".pdf", ".dot"):
-        fail(f"unsupported diagram format {output.suffix or '(none)'!r}: use .svg, .png, .pdf or .dot", 2)
-    if shutil.which("dot") is None and (output is None or output.suffix.lower() != ".dot"):
-        fail("graphviz's 'dot' program was not found: install it (Debian/Ubuntu: sudo apt-get install "
-             "graphviz; macOS: brew install graphviz)", 3)
+    name = normalise(model, None)[0]  # the profile's model name, as the default file name
+    target = output or Path(f"{name.replace('/', '_').replace(':', '_')}.svg")
+    check_output(target)  # a bad suffix or a missing 'dot' fails before any profiling
     prof = get_profile(model, input)
-    safe = prof.model.replace("/", "_").replace(":", "_")
-    path = write_diagram(prof, output or Path(f"{safe}.svg"), level.value, rankdir=rankdir.value, fold=fold)
-    print(path)
+    print(write_diagram(prof, target, level.value, rankdir=rankdir.value, fold=fold))
 
 
 @app.command()

@@ -13,7 +13,6 @@ import sys
 import time
 import zlib
 from pathlib import Path
-from typing import Iterator
 
 from .errors import ArchvizError
 from .record import SCHEMA_VERSION, Profile
@@ -138,9 +137,6 @@ class Store:
         """(model, input) pairs stored, newest first."""
         rows = self._conn.execute("SELECT DISTINCT model, input FROM profiles ORDER BY created DESC")
         return [(m, i) for m, i in rows]
-
-    def __iter__(self) -> Iterator[str]:
-        return (r[0] for r in self._conn.execute("SELECT key FROM profiles"))
 
     def close(self) -> None:
         self._conn.close()

@@ -7,6 +7,7 @@ from typing import Any
 from dash import Dash, Input, Output, State, dash_table, dcc, html
 
 from ..catalog import HISTORY
+from ..render import ASSETS
 from . import logic
 
 PAGES = [("/", "History"), ("/explorer", "Explorer"), ("/compare", "Compare"), ("/lessons", "Lessons")]
@@ -129,7 +130,7 @@ def lesson_cards(result: dict[str, Any]) -> list[html.Div]:
 
 def create_app(names: list[str] | None = None) -> Dash:
     names = names or logic.model_names()
-    app = Dash(__name__, assets_folder=logic.asset_folder(), suppress_callback_exceptions=True,
+    app = Dash(__name__, assets_folder=str(ASSETS), suppress_callback_exceptions=True,
                title="archviz dashboard", update_title=None)
     app.layout = html.Div([
         dcc.Location(id="url"),

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import threading
-from pathlib import Path
 from typing import Any
 
 from ..catalog import HISTORY, history_info
@@ -14,11 +13,11 @@ from ..errors import ArchvizError
 from ..record import Profile
 from ..render import charts
 from ..render.numbers import grouped, human, pair, shape
+from ..render.table import TEXT_COLUMNS, cell
 from ..store import home
 
 _lock = threading.Lock()
-TABLE_COLUMNS = ["name", "type", "output_shape", "params", "macs", "flops", "activations",
-                 "receptive_field", "effective_stride", "depth", "block"]
+TABLE_COLUMNS = TEXT_COLUMNS
 
 
 # ---- data access ---------------------------------------------------------------------------
@@ -81,14 +80,9 @@ def headline(p: Profile) -> list[tuple[str, str, str]]:
 
 
 def table_rows(p: Profile) -> list[dict[str, Any]]:
-    rows = []
-    for r in p.layers:
-        rows.append({"name": r["name"], "type": r["type"], "output_shape": shape(r["output_shape"]),
-                     "params": r["params"], "macs": r["macs"], "flops": r["flops"],
-                     "activations": r["activations"], "receptive_field": pair(r["receptive_field"]),
-                     "effective_stride": pair(r["effective_stride"]), "depth": r["depth"],
-                     "block": r["block"] or ""})
-    return rows
+    """Layer rows for the DataTable: counts stay numbers (they sort), the rest as the CLI writes it."""
+    numeric = {"params", "macs", "flops", "activations", "depth"}
+    return [{c: r[c] if c in numeric else cell(c, r[c]) for c in TABLE_COLUMNS} for r in p.layers]
 
 
 def explore(model: str | None, size: Any) -> dict[str, Any]:
@@ -193,6 +187,3 @@ def lesson_figure(result: dict[str, Any]) -> dict[str, Any]:
                        "yaxis": {"autorange": "reversed", "automargin": True},
                        "xaxis": {"title": {"text": "parameters"}}}}
 
-
-def asset_folder() -> str:
-    return str(Path(__file__).resolve().parent.parent.parent / "assets")

@@ -109,6 +109,7 @@ class Assembler:
             f_in = [self.ga.fields[v] for v in ins if v in self.ga.fields]
             widest_in = max((f for f in f_in if f.kind == SPATIAL), key=lambda f: f.size, default=None)
             f_out = self.field_of(out_v)
+            out_json = field_json(f_out)
             kinds = sorted({MERGE_OPS[op.kind] for op in self.merges.get(name, [])})
             merge = "+".join(kinds) if kinds else None
             growth = None
@@ -124,8 +125,8 @@ class Assembler:
                 "in_shape": self.trace.shapes.get(ins[0]) if ins else None, "out_shape": out_shape,
                 "in_channels": in_ch or None, "out_channels": out_shape[1] if out_shape and len(out_shape) > 1 else None,
                 "rf_in": field_json(widest_in)["receptive_field"],
-                "rf_out": field_json(f_out)["receptive_field"], "rf_growth": growth,
-                "effective_stride": field_json(f_out)["effective_stride"],
+                "rf_out": out_json["receptive_field"], "rf_growth": growth,
+                "effective_stride": out_json["effective_stride"],
                 "depth_in": max((self.ga.depth.get(v, 0) for v in ins), default=0),
                 "depth_out": self.ga.depth.get(out_v) if out_v else None,
                 "parent_block": self.parent_block(name),

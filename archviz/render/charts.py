@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..catalog import FAMILIES, HISTORY, ILSVRC_WINNERS, family_colour
+from ..catalog import FAMILIES, ILSVRC_WINNERS, family_colour
 from ..record import Profile
 
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
@@ -223,7 +223,3 @@ def accuracy_vs_compute(profiles: list[Profile], metric: str = "macs", log: bool
         xaxis={"title": {"text": unit}, "type": "log" if log else "linear"},
         yaxis={"title": {"text": "ImageNet top-1 (torchvision weights), %"}})}
 
-
-def family_of_model(name: str) -> str | None:
-    h = HISTORY.get(name)
-    return h.family if h else None

@@ -52,10 +52,6 @@ def ramp_colour(share: float, top: float) -> tuple[str, str]:
     return fill, ("white" if t > 0.62 else "#1a1a1a")
 
 
-def _layer_units(profile: Profile) -> dict[int, str]:
-    return {n["i"]: f"op{n['i']}" for n in profile.graph if n["cat"] in SHOWN}
-
-
 def _units(profile: Profile, level: str) -> tuple[dict[int, str], dict[str, Unit]]:
     """Map each graph node to the unit drawing it (hidden nodes map to nothing)."""
     owner: dict[int, str] = {}
@@ -280,6 +276,22 @@ def _legend(g, top: float) -> None:
     g.node("legend", label, shape="plaintext", style="", id="legend", **{"class": "legend"})
 
 
+NO_DOT = ("graphviz's 'dot' program was not found: install it (Debian/Ubuntu: sudo apt-get install "
+          "graphviz; macOS: brew install graphviz)")
+
+
+def check_output(path: Path) -> str:
+    """The format FILE's suffix asks for, checked before any work; 'dot' output needs no binary."""
+    import shutil
+
+    suffix = path.suffix.lower()
+    if suffix not in FORMATS:
+        raise ArchvizError(f"unsupported diagram format {suffix or '(none)'!r}: use .svg, .png, .pdf or .dot", 2)
+    if suffix != ".dot" and shutil.which("dot") is None:
+        raise ArchvizError(NO_DOT, 3)
+    return suffix[1:]
+
+
 def render_bytes(digraph, fmt: str) -> bytes:
     import graphviz
 
@@ -288,8 +300,7 @@ def render_bytes(digraph, fmt: str) -> bytes:
     try:
         return digraph.pipe(format=fmt)
     except graphviz.ExecutableNotFound:
-        raise ArchvizError("graphviz's 'dot' program was not found: install it (Debian/Ubuntu: "
-                           "sudo apt-get install graphviz; macOS: brew install graphviz)", 3) from None
+        raise ArchvizError(NO_DOT, 3) from None
 
 
 def svg_text(profile: Profile, level: str = "blocks", **options: Any) -> str:
@@ -315,9 +326,7 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 
 def write_diagram(profile: Profile, path: Path, level: str = "blocks", **options: Any) -> Path:
-    suffix = path.suffix.lower()
-    if suffix not in FORMATS:
-        raise ArchvizError(f"unsupported diagram format {suffix or '(none)'!r}: use .svg, .png, .pdf or .dot", 2)
-    data = render_bytes(build_digraph(profile, level, **options), suffix[1:])
+    fmt = check_output(path)
+    data = render_bytes(build_digraph(profile, level, **options), fmt)
     write_atomic(path, data)
     return path

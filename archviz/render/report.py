@@ -11,11 +11,10 @@ from typing import Any
 
 from ..build import shape_text
 from ..record import Profile
-from . import charts
+from . import ASSETS, charts
 from .diagram import svg_text, write_atomic
 from .numbers import grouped, human, pair, shape
 
-ASSETS = Path(__file__).resolve().parent.parent.parent / "assets"
 COLUMNS = [("name", "Layer", "str", True), ("type", "Type", "str", True), ("output_shape", "Output", "str", False),
            ("params", "Params", "num", False), ("macs", "MACs", "num", False), ("flops", "FLOPs", "num", False),
            ("activations", "Activations", "num", False), ("receptive_field", "RF", "num", False),
