@@ -41,6 +41,7 @@ bench: setup
 	$(PY) benchmarks/bench_report.py
 	$(PY) benchmarks/bench_diagram.py
 	$(PY) benchmarks/bench_dashboard.py
+	$(PY) benchmarks/bench_load.py
 
 clean:
 	rm -rf $(VENV) reports artifacts .pytest_cache

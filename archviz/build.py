@@ -18,6 +18,7 @@ from .catalog import BUILD_KWARGS, ModelSpec, size_kwargs
 from .errors import ArchvizError
 
 _SHAPE = re.compile(r"^\d+(x\d+)*$")
+MAX_DIM = 2**31 - 1  # torch sizes beyond this overflow; the memory budget refuses far less anyway
 
 
 def parse_input_shape(text: str) -> list[int]:
@@ -25,7 +26,11 @@ def parse_input_shape(text: str) -> list[int]:
     t = text.strip().lower().replace("×", "x").replace(",", "x").replace(" ", "")
     if not _SHAPE.match(t):
         raise ArchvizError(f"malformed --input {text!r}: expected e.g. 1x3x224x224, 3x224x224 or 224", 2)
+    if any(len(d.lstrip("0")) > 10 for d in t.split("x")):
+        raise ArchvizError(f"--input {text!r}: a dimension is too large (at most {MAX_DIM:,})", 2)
     dims = [int(d) for d in t.split("x")]
+    if any(d > MAX_DIM for d in dims):
+        raise ArchvizError(f"--input {text!r}: a dimension is too large (at most {MAX_DIM:,})", 2)
     if any(d <= 0 for d in dims):
         raise ArchvizError(f"malformed --input {text!r}: every dimension must be positive", 2)
     if len(dims) == 1:
@@ -64,6 +69,8 @@ def load_factory(spec: ModelSpec) -> Callable[[], Any]:
             module = importlib.import_module(source)
     except ArchvizError:
         raise
+    except SystemExit as exc:
+        raise ArchvizError(f"importing {source!r} called exit({exc.code!r})", 1) from None
     except Exception as exc:  # user code: report the cause in one line
         raise ArchvizError(f"cannot import {source!r}: {type(exc).__name__}: {exc}", 1) from exc
     factory = getattr(module, spec.name, None)
@@ -89,6 +96,8 @@ def _call(constructor: Callable[[], Any], spec: ModelSpec):
         model = constructor()
     except ArchvizError:
         raise
+    except SystemExit as exc:
+        raise ArchvizError(f"building {spec.spec!r} called exit({exc.code!r})", 1) from None
     except Exception as exc:
         raise ArchvizError(f"building {spec.spec!r} failed: {type(exc).__name__}: {exc}", 1) from exc
     if not isinstance(model, torch.nn.Module):
@@ -154,18 +163,33 @@ def flush_denormals():
         torch.set_flush_denormal(False)
 
 
-def build_model(spec: ModelSpec, input_shape: list[int] | None = None):
-    """Build `spec` in eval mode without initialising weights (falls back to a normal build)."""
+def _meta_build(constructor: Callable[[], Any]):
+    """The model built on the meta device, or None when the constructor cannot build there."""
     import torch
 
-    constructor = _constructor(spec, input_shape)
     try:
         with torch.device("meta"), skip_init():
             model = constructor()
-        if not isinstance(model, torch.nn.Module):
-            raise TypeError
-        zero_storage(model)
-    except Exception:
+    except (Exception, SystemExit):  # a normal build follows and reports the cause
+        return None
+    return model if isinstance(model, torch.nn.Module) else None
+
+
+def build_model(spec: ModelSpec, input_shape: list[int]):
+    """Build `spec` in eval mode without initialising weights (falls back to a normal build).
+    An input whose trace would exceed the memory budget is refused before any storage is made."""
+    from .memory import check_input, check_model
+
+    check_input(input_shape)
+    constructor = _constructor(spec, input_shape)
+    model = _meta_build(constructor)
+    if model is not None:
+        check_model(model.eval(), input_shape)
+        try:
+            zero_storage(model)
+        except Exception:
+            model = None
+    if model is None:
         model = _call(constructor, spec)
     model.requires_grad_(False)
     return model.eval()

@@ -19,12 +19,44 @@ from .errors import ArchvizError
 warnings.filterwarnings("ignore", category=FutureWarning)
 warnings.filterwarnings("ignore", message=".*TorchScript.*")
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Take a convolutional network apart: numbers, diagrams, reports, dashboard.")
+class OneLineTyper(typer.Typer):
+    """Usage errors (bad option values, unknown options) as one line on stderr, exit 2, like every
+    other error: click's framed multi-line box is not used."""
+
+    def __call__(self, *args, **kwargs):
+        import importlib
+
+        # click's exceptions, wherever this typer keeps them (recent typer vendors click)
+        errors = importlib.import_module(typer.BadParameter.__module__)
+        kwargs["standalone_mode"] = False
+        try:
+            rv = super().__call__(*args, **kwargs)
+        except getattr(errors, "NoArgsIsHelpError", ()) as exc:
+            exc.show()  # the help text, as click prints it
+            sys.exit(exc.exit_code)
+        except errors.UsageError as exc:
+            where = f" (see 'archviz {exc.ctx.info_name} --help')" if exc.ctx and exc.ctx.parent else ""
+            print(f"archviz: error: {one_line(exc.format_message())}{where}", file=sys.stderr)
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            print("archviz: error: aborted", file=sys.stderr)
+            sys.exit(1)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
+app = OneLineTyper(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                   help="Take a convolutional network apart: numbers, diagrams, reports, dashboard.")
+
+
+def one_line(message: str) -> str:
+    """A message as one terminal line: line breaks joined, control characters shown escaped."""
+    parts = [p.strip() for p in str(message).splitlines() if p.strip()]
+    text = " | ".join(parts) or "(no message)"
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def fail(message: str, code: int) -> None:
-    print(f"archviz: error: {message}", file=sys.stderr)
+    print(f"archviz: error: {one_line(message)}", file=sys.stderr)
     raise typer.Exit(code)
 
 
@@ -43,6 +75,8 @@ def friendly(fn: Callable) -> Callable:
             fail(str(exc), exc.exit_code)
         except KeyboardInterrupt:
             fail("interrupted", 130)
+        except SystemExit as exc:  # user code called exit() outside the places that catch it
+            fail(f"user code called exit({exc.code!r})", 1 if exc.code in (0, None) else 3)
         except Exception as exc:  # a bug or an environment problem: still one line
             if os.environ.get("ARCHVIZ_DEBUG"):
                 raise
@@ -98,7 +132,8 @@ def profile(
     model: str = typer.Argument(..., help="torchvision name, package.module:factory or file.py:factory"),
     input: Optional[str] = typer.Option(None, "--input", "-i", help="Input shape, e.g. 1x3x224x224"),
     format: Format = typer.Option(Format.table, "--format", "-f"),
-    depth: Optional[int] = typer.Option(None, "--depth", "-d", help="Collapse the module tree below this level"),
+    depth: Optional[int] = typer.Option(None, "--depth", "-d", min=0,
+                                        help="Collapse the module tree below this level (0 = the model only)"),
     no_cache: bool = typer.Option(False, "--no-cache", help="Trace again; neither read nor write the store"),
 ):
     """Per-layer parameters, MACs/FLOPs, activations, receptive field, stride and depth."""
@@ -164,22 +199,29 @@ def report(
 @app.command()
 @friendly
 def dashboard(
-    host: str = typer.Option("127.0.0.1", "--host", help="Loopback by default"),
-    port: int = typer.Option(8050, "--port"),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (loopback by default)"),
+    port: int = typer.Option(8050, "--port", min=1, max=65535, help="TCP port"),
+    threads: int = typer.Option(8, "--threads", min=1, max=256, help="Worker threads of the WSGI server"),
+    backlog: int = typer.Option(2048, "--backlog", min=16, max=65535,
+                                help="Listen queue for connections waiting to be accepted"),
+    allow_host: List[str] = typer.Option([], "--allow-host",
+                                         help="Also accept requests for this Host name (repeatable); "
+                                              "only for deliberate exposure"),
 ):
-    """The Dash dashboard: History, Explorer, Compare, Lessons."""
+    """The Dash dashboard (History, Explorer, Compare, Lessons), served by waitress."""
     from rich.progress import Progress
 
     from .catalog import HISTORY
     from .dashboard import logic
     from .dashboard.app import create_app, warm_history
+    from .dashboard.serve import ServerOptions, serve
 
     with Progress(transient=True) as progress:
         task = progress.add_task("profiling the history set (first start only)", total=len(HISTORY))
         warm_history(lambda name: progress.update(task, advance=1, description=f"profiled {name}"))
-    app_ = create_app(logic.model_names())
-    print(f"archviz dashboard: http://{host}:{port}/", flush=True)
-    app_.run(host=host, port=port, debug=False)
+    options = ServerOptions(host=host, port=port, threads=threads, backlog=backlog,
+                            allow_hosts=tuple(allow_host))
+    serve(create_app(logic.model_names()), options)
 
 
 def main() -> None:  # pragma: no cover

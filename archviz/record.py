@@ -7,13 +7,16 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: layer rows carry `parent`
 
 # Columns of the per-layer table, in order: the public JSON contract names the first ones.
+# `name` is a module's key: its attribute names joined by "." (made unique with "#2", ...), so it is
+# text to show, never to split; `parent` is the enclosing module's row name ("(model)" for the
+# root's children, None for the root), `level` the module's depth in the tree.
 LAYER_COLUMNS = [
     "name", "type", "level", "leaf", "output_shape", "params", "macs", "flops",
     "conv_linear_macs", "activations", "receptive_field", "effective_stride",
-    "effective_padding", "depth", "block",
+    "effective_padding", "depth", "block", "parent",
 ]
 
 

@@ -5,7 +5,8 @@ result under the requested key and under its explicit input shape."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from contextlib import contextmanager, nullcontext
+from typing import Any, Callable, ContextManager, Iterator
 
 from .build import parse_input_shape, shape_text
 from .record import Profile
@@ -36,27 +37,60 @@ def cacheable(model: str) -> bool:
 
 def get_profile(model: str, input_shape: Any = None, use_cache: bool = True,
                 store: Store | None = None,
-                on_miss: Callable[[str], None] | None = None) -> Profile:
+                on_miss: Callable[[str], None] | None = None,
+                lock: ContextManager[Any] | None = None) -> Profile:
+    """The profile of `model` at `input_shape`, from the store or profiled (and then stored).
+
+    The store never costs the answer: its trouble is a warning line. `lock` (a context manager) is
+    held around a miss only, and the store is checked again inside it, so callers that share a lock
+    per key profile each key once; a hit never takes it."""
     name, input_text = normalise(model, input_shape)
-    use_cache = use_cache and cacheable(name)
+    if not (use_cache and cacheable(name)):
+        return _profile(name, input_text, on_miss)
     versions = _versions()
     key = make_key(name, input_text, versions)
-    if use_cache:
-        store = store or Store()
-        hit = store.get(key)
+    with _opened(store) as st:
+        hit = st.get(key)
         if hit is not None:
             return hit
+        with lock if lock is not None else nullcontext():
+            hit = st.get(key) if lock is not None else None  # stored while we waited?
+            if hit is not None:
+                return hit
+            prof = _profile(name, input_text, on_miss)
+            explicit = make_key(name, shape_text(prof.input_shape), versions)
+            st.put(sorted({key, explicit}), prof, shape_text(prof.input_shape))
+            return prof
+
+
+def _profile(name: str, input_text: str, on_miss: Callable[[str], None] | None) -> Profile:
+    """Trace the model (this imports torch)."""
     if on_miss:
         on_miss(name)
     from .profiler import profile
 
-    prof = profile(name, None if input_text == "default" else parse_input_shape(input_text))
-    if use_cache and store is not None:
-        explicit = make_key(name, shape_text(prof.input_shape), versions)
-        store.put(sorted({key, explicit}), prof, shape_text(prof.input_shape))
-    return prof
+    return profile(name, None if input_text == "default" else parse_input_shape(input_text))
+
+
+@contextmanager
+def _opened(store: Store | None) -> Iterator[Store]:
+    """The caller's store, or one opened (and closed) for this call."""
+    if store is not None:
+        yield store
+        return
+    own = Store()
+    try:
+        yield own
+    finally:
+        own.close()
 
 
 def get_profiles(models: list[str], input_shape: Any = None, use_cache: bool = True) -> list[Profile]:
-    store = Store() if use_cache else None
-    return [get_profile(m, input_shape, use_cache, store) for m in models]
+    """Several profiles through one store."""
+    if not use_cache:
+        return [get_profile(m, input_shape, use_cache=False) for m in models]
+    store = Store()
+    try:
+        return [get_profile(m, input_shape, True, store) for m in models]
+    finally:
+        store.close()

@@ -1,23 +1,34 @@
 """The profile store: SQLite (standard library) at $ARCHVIZ_HOME/profiles.sqlite
 (default ~/.cache/archviz), keyed by model spec, input shape and library versions.
 
-Writes are transactional (WAL, busy timeout) so concurrent profilers lose nothing; a corrupt file or
-one with another schema is moved aside with a one-line warning and rebuilt, never a crash."""
+The store is a cache, so it never costs the user an answer. Writes are transactional (WAL, busy
+timeout) so concurrent profilers lose nothing; a real lock is waited for a few seconds only. A
+corrupt file, or one with another schema, is moved aside with a one-line warning and rebuilt. Any
+other trouble (a directory or FIFO in the file's place, no permission, a read-only file, a full
+disk) is one warning line, and the profile is still returned, just not stored."""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import shutil
 import sqlite3
+import stat
 import sys
+import threading
 import time
 import zlib
+from dataclasses import MISSING, dataclass, fields
 from pathlib import Path
+from typing import Any, Callable, TypeVar
 
-from .errors import ArchvizError
 from .record import SCHEMA_VERSION, Profile
 
+T = TypeVar("T")
+
 STORE_SCHEMA = 100 + SCHEMA_VERSION  # bump when the table or the Profile record changes
+COLUMNS = ("key", "model", "input", "versions", "created", "data")
 _DDL = """
 CREATE TABLE IF NOT EXISTS profiles (
     key      TEXT PRIMARY KEY,
@@ -27,6 +38,13 @@ CREATE TABLE IF NOT EXISTS profiles (
     created  REAL NOT NULL,
     data     BLOB NOT NULL
 )"""
+BUSY_SECONDS = 5.0  # the longest a run waits for another process's lock before going on without it
+
+# SQLite primary result codes (extended code & 0xff)
+SQLITE_PERM, SQLITE_BUSY, SQLITE_LOCKED, SQLITE_READONLY = 3, 5, 6, 8
+SQLITE_IOERR, SQLITE_CORRUPT, SQLITE_FULL, SQLITE_CANTOPEN, SQLITE_NOTADB = 10, 11, 13, 14, 26
+
+BUSY, CORRUPT, UNUSABLE = "busy", "corrupt", "unusable"
 
 
 def home() -> Path:
@@ -38,105 +56,467 @@ def make_key(model: str, input_text: str, versions: dict[str, str]) -> str:
     return f"{model}|{input_text}|{ver}"
 
 
+# -- what went wrong -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Fault:
+    """A failed store operation, as the store acts on it: `busy` (wait a little, then go on without
+    the store), `corrupt` (set the file aside and rebuild) or `unusable` (go on without it)."""
+
+    kind: str
+    reason: str
+
+
+class StoreFault(Exception):
+    """Carries a classified Fault out of a store operation."""
+
+    def __init__(self, fault: Fault) -> None:
+        super().__init__(fault.reason)
+        self.fault = fault
+
+
+def classify(exc: BaseException, path: Path) -> Fault:
+    """The one place that reads a sqlite3 or OS error. Only SQLITE_BUSY/LOCKED is a wait; only
+    CORRUPT/NOTADB is a damaged file; everything else is a reason to go on without the store."""
+    if isinstance(exc, OSError):
+        return Fault(UNUSABLE, f"{path}: {os_reason(exc)}")
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is None:
+        return _classify_message(str(exc), path)
+    primary = code & 0xFF
+    if primary in (SQLITE_BUSY, SQLITE_LOCKED):
+        return Fault(BUSY, str(exc))
+    if primary in (SQLITE_CORRUPT, SQLITE_NOTADB):
+        return Fault(CORRUPT, str(exc))
+    if primary == SQLITE_READONLY:
+        return Fault(UNUSABLE, _readonly_reason(path))
+    if primary == SQLITE_FULL or (primary == SQLITE_IOERR and _disk_nearly_full(path)):
+        return Fault(UNUSABLE, f"disk full at {path.parent}")
+    if primary == SQLITE_PERM:
+        return Fault(UNUSABLE, f"{path}: permission denied")
+    if primary == SQLITE_CANTOPEN:
+        return Fault(UNUSABLE, _cantopen_reason(path))
+    name = getattr(exc, "sqlite_errorname", f"code {code}")
+    return Fault(UNUSABLE, f"{path}: {exc} ({name})")
+
+
+def _classify_message(message: str, path: Path) -> Fault:
+    """For sqlite3 errors without a result code (Python before 3.11)."""
+    text = message.lower()
+    if "locked" in text or "busy" in text:
+        return Fault(BUSY, message)
+    if "malformed" in text or "not a database" in text or "corrupt" in text:
+        return Fault(CORRUPT, message)
+    if "readonly" in text or "read-only" in text:
+        return Fault(UNUSABLE, _readonly_reason(path))
+    if "disk is full" in text:
+        return Fault(UNUSABLE, f"disk full at {path.parent}")
+    if "unable to open" in text:
+        return Fault(UNUSABLE, _cantopen_reason(path))
+    return Fault(UNUSABLE, f"{path}: {message}")
+
+
+def os_reason(exc: OSError) -> str:
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return "permission denied"
+    if exc.errno == errno.EROFS:
+        return "read-only file system"
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return "disk full"
+    return exc.strerror or str(exc)
+
+
+def _readonly_reason(path: Path) -> str:
+    if os.path.exists(path) and not os.access(path.parent, os.W_OK | os.X_OK):
+        return f"{path} is read-only (folder {path.parent} is read-only)"
+    return f"{path} is read-only"
+
+
+def _cantopen_reason(path: Path) -> str:
+    """SQLite says only 'unable to open': name the permission that is missing when we can see it."""
+    folder = path.parent
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return f"cannot open {path}: folder {folder}: permission denied"
+    if path.exists() and not os.access(path, os.R_OK):
+        return f"cannot open {path}: permission denied"
+    return f"cannot open {path}"
+
+
+def _disk_nearly_full(path: Path) -> bool:
+    try:
+        return shutil.disk_usage(path.parent).free < 1 << 20
+    except OSError:
+        return False
+
+
+_KINDS = {stat.S_IFDIR: "directory", stat.S_IFIFO: "FIFO", stat.S_IFSOCK: "socket",
+          stat.S_IFCHR: "character device", stat.S_IFBLK: "block device"}
+
+
+def path_problem(path: Path) -> str | None:
+    """Why `path` cannot be a SQLite file, found with stat before anything opens it (opening a FIFO
+    blocks forever; a directory or a dangling link would otherwise read as a lock or an odd error)."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return f"{path} is a dangling symlink" if os.path.islink(path) else None  # None: created later
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return f"{path} is a symlink loop"
+        return f"{path}: {os_reason(exc)}"
+    if stat.S_ISREG(mode):
+        return None
+    return f"{path} is a {_KINDS.get(stat.S_IFMT(mode), 'special file')}, not a file"
+
+
+def folder_problem(folder: Path) -> str | None:
+    """Why the store's folder cannot be made (ARCHVIZ_HOME is a file, no permission, ...)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        return None
+    except OSError as exc:
+        what = f"ARCHVIZ_HOME {folder}" if os.environ.get("ARCHVIZ_HOME") and folder == home() \
+            else f"folder {folder}"
+        if isinstance(exc, (FileExistsError, NotADirectoryError)):
+            return f"{what} is not a directory"
+        return f"cannot create {what}: {os_reason(exc)}"
+
+
+# -- stored blobs ----------------------------------------------------------------------------------
+_FIELD_TYPES: dict[str, type | tuple[type, ...]] = {
+    "model": str, "input_shape": list, "totals": dict, "layers": list, "blocks": list, "graph": list,
+    "uncounted_ops": dict, "conventions": dict, "versions": dict, "catalog": (dict, type(None)),
+    "notes": list, "model_class": str, "schema": int}
+_JSON_KINDS = {type(None): "null", list: "a list", str: "a string", int: "a number",
+               float: "a number", bool: "a boolean"}
+_REQUIRED = tuple(f.name for f in fields(Profile)
+                  if f.default is MISSING and f.default_factory is MISSING)
+
+
+def blob_problem(data: Any) -> str | None:
+    """Why decoded JSON is not a stored Profile (null, [], a string, missing or mistyped fields)."""
+    if not isinstance(data, dict):
+        return f"holds {_JSON_KINDS.get(type(data), 'a value')}, not a profile"
+    missing = [k for k in _REQUIRED if k not in data]
+    if missing:
+        return f"lacks {', '.join(missing)}"
+    wrong = [k for k, kind in _FIELD_TYPES.items() if k in data and not isinstance(data[k], kind)]
+    if wrong or not all(isinstance(row, dict) for row in data["layers"]):
+        return f"has mistyped {', '.join(wrong) or 'layers'}"
+    return None
+
+
+def decode_profile(blob: Any) -> tuple[Profile | None, str | None]:
+    """(profile, None), or (None, why) for a blob that is not a stored Profile."""
+    try:
+        data = json.loads(zlib.decompress(blob))
+    except (zlib.error, TypeError):
+        return None, "not zlib data"
+    except (ValueError, RecursionError):
+        return None, "not JSON"
+    why = blob_problem(data)
+    return (None, why) if why else (Profile.from_dict(data), None)
+
+
+@dataclass(frozen=True)
+class _Schema:
+    """What a store file holds, read in one snapshot: another process may be creating it."""
+
+    version: int
+    columns: tuple[str, ...]
+    objects: int  # tables and indexes; 0 in a new, empty file
+
+    @classmethod
+    def read(cls, conn: sqlite3.Connection) -> "_Schema":
+        conn.execute("BEGIN")
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            objects = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+            columns = tuple(row[1] for row in conn.execute("PRAGMA table_info(profiles)"))
+            if columns:
+                conn.execute("SELECT key FROM profiles LIMIT 1").fetchall()  # reads the table's root
+            conn.execute("COMMIT")
+        except BaseException:
+            _rollback_quietly(conn)
+            raise
+        return cls(version, columns, objects)
+
+    def mismatch(self) -> str:
+        if self.version != STORE_SCHEMA:
+            return f"schema {self.version}, expected {STORE_SCHEMA}"
+        found = ", ".join(self.columns) or "no table"
+        return f"profiles columns ({found}), expected ({', '.join(COLUMNS)})"
+
+
+def _rollback_quietly(conn: sqlite3.Connection) -> None:
+    """End a failed transaction; the failure being reported matters more than this one."""
+    try:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+    except sqlite3.Error:
+        pass
+
+
+def _write(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
+    """All rows or none (safe to retry after a busy failure)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.executemany("INSERT OR REPLACE INTO profiles (key, model, input, versions, created, data) "
+                         "VALUES (?, ?, ?, ?, ?, ?)", rows)
+        conn.execute("COMMIT")
+    except BaseException:
+        _rollback_quietly(conn)
+        raise
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    """One connection; the busy timeout bounds each wait for another process's lock."""
+    return sqlite3.connect(path, timeout=BUSY_SECONDS, isolation_level=None, check_same_thread=False)
+
+
+def _connect_read_only(path: Path) -> sqlite3.Connection:
+    """Reads without the -shm/-wal files a read-only folder cannot hold (immutable: no locking,
+    so only for a file this process cannot write anyway)."""
+    uri = f"{Path(os.path.abspath(path)).as_uri()}?mode=ro&immutable=1"
+    return sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+
+
+# -- the store -------------------------------------------------------------------------------------
 class Store:
+    """Profiles by key. Never raises for the file's sake: trouble is one warning line (once per
+    cause per Store) and the store then misses or skips the write. Safe to share between threads."""
+
     def __init__(self, path: Path | None = None) -> None:
         self.path = Path(path) if path else home() / "profiles.sqlite"
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = self._open()
+        self._conn: sqlite3.Connection | None = None
+        self._write_fault: Fault | None = None  # set once a write failed: reads still work
+        self._warned: set[str] = set()
+        self._mutex = threading.RLock()
+        self._open(may_set_aside=True)
+
+    @property
+    def usable(self) -> bool:
+        return self._conn is not None
 
     # -- opening and recovery --------------------------------------------------------------------
-    def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, timeout=60, isolation_level=None)
-        conn.execute("PRAGMA busy_timeout = 60000")
-        return conn
-
-    def _open(self) -> sqlite3.Connection:
-        """Open, checking the schema. A locked database (another process is creating or writing
-        it) is waited for, never mistaken for a corrupt one."""
-        for attempt in range(50):
-            try:
-                return self._open_once()
-            except sqlite3.OperationalError:
-                time.sleep(0.1 * (attempt + 1))
-        raise ArchvizError(f"profile store {self.path} stayed locked by another process", 1)
-
-    def _open_once(self) -> sqlite3.Connection:
+    def _open(self, may_set_aside: bool) -> None:
+        problem = folder_problem(self.path.parent) or path_problem(self.path)
+        if problem:
+            self._give_up(Fault(UNUSABLE, problem), "not read or stored")
+            return
         try:
-            conn = self._connect()
-            conn.execute("BEGIN")  # one snapshot: another process may create the schema meanwhile
-            try:
-                version = conn.execute("PRAGMA user_version").fetchone()[0]
-                tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-                if version == STORE_SCHEMA and "profiles" in tables:
-                    conn.execute("SELECT key FROM profiles LIMIT 1").fetchall()
-            finally:
-                conn.execute("COMMIT")
-            if version == STORE_SCHEMA and "profiles" in tables:
+            self._conn = self._call(self._open_checked)
+        except StoreFault as failure:
+            fault = failure.fault
+            if fault.kind == CORRUPT and may_set_aside:
+                self._rebuild(fault.reason)
+            elif not (fault.kind == UNUSABLE and self._open_read_only(fault)):
+                self._give_up(fault, "not read or stored")
+
+    def _open_read_only(self, fault: Fault) -> bool:
+        """A store we may not write (say, in a read-only folder) can still serve hits; the reason
+        it cannot be written is kept for the first put to report."""
+        if not os.path.isfile(self.path):
+            return False
+        try:
+            self._conn = self._call(lambda: self._open_checked(_connect_read_only))
+        except StoreFault:
+            return False
+        self._write_fault = fault
+        return True
+
+    def _open_checked(self, connect: Callable[[Path], sqlite3.Connection] | None = None
+                      ) -> sqlite3.Connection:
+        """A connection to a store of this schema; a new, empty file gets the table."""
+        conn = (connect or _connect)(self.path)
+        try:
+            schema = _Schema.read(conn)
+            if schema.version == STORE_SCHEMA and set(schema.columns) == set(COLUMNS):
                 return conn
-            if version == 0 and not tables:  # a new, empty file
+            if schema.version == 0 and schema.objects == 0:  # a new, empty file
                 return self._init(conn)
+            raise StoreFault(Fault(CORRUPT, schema.mismatch()))
+        except BaseException:
             conn.close()
-            self._set_aside(f"schema {version}, expected {STORE_SCHEMA}")
-        except sqlite3.OperationalError:
-            raise  # locked or busy: not corruption (retried by _open)
-        except sqlite3.DatabaseError as exc:  # "file is not a database", "malformed"
-            self._set_aside(f"{exc}")
-        return self._init(self._connect())
+            raise
 
     def _init(self, conn: sqlite3.Connection) -> sqlite3.Connection:
         try:
             conn.execute("PRAGMA journal_mode = WAL")
-        except sqlite3.OperationalError:
-            pass  # another process holds it; WAL will be set by that process
+        except sqlite3.OperationalError as exc:
+            if classify(exc, self.path).kind != BUSY:
+                raise
+            # another process holds it and sets WAL itself
         conn.execute("BEGIN IMMEDIATE")
-        conn.execute(_DDL)
-        conn.execute(f"PRAGMA user_version = {STORE_SCHEMA}")
-        conn.execute("COMMIT")
+        try:
+            conn.execute(_DDL)
+            conn.execute(f"PRAGMA user_version = {STORE_SCHEMA}")
+            conn.execute("COMMIT")
+        except BaseException:
+            _rollback_quietly(conn)
+            raise
         return conn
 
-    def _set_aside(self, why: str) -> None:
-        aside = self.path.with_name(f"{self.path.name}.bad-{int(time.time())}-{os.getpid()}")
-        for suffix in ("", "-wal", "-shm"):
-            src = Path(str(self.path) + suffix)
-            if src.exists():
-                src.replace(Path(str(aside) + suffix))
-        print(f"archviz: warning: profile store {self.path} unreadable ({why}); moved to "
-              f"{aside.name} and rebuilt", file=sys.stderr)
+    def _rebuild(self, why: str) -> bool:
+        """Set a damaged file aside and start a new one; True when the new one is open."""
+        self._close_conn()
+        if self._set_aside(why):
+            self._open(may_set_aside=False)
+        return self._conn is not None
 
-    # -- reading and writing -------------------------------------------------------------------
-    def get(self, key: str) -> Profile | None:
+    def _set_aside(self, why: str) -> bool:
+        aside = self._aside_name()
         try:
-            row = self._conn.execute("SELECT data FROM profiles WHERE key = ?", (key,)).fetchone()
-            return Profile.from_dict(json.loads(zlib.decompress(row[0]))) if row else None
-        except (sqlite3.DatabaseError, zlib.error, ValueError, TypeError):
-            return None  # an unreadable row is a miss; the next put replaces it
+            for suffix in ("", "-wal", "-shm"):
+                try:
+                    os.replace(f"{self.path}{suffix}", f"{aside}{suffix}")
+                except FileNotFoundError:
+                    pass
+        except OSError as exc:
+            self._give_up(Fault(UNUSABLE, f"{self.path} is unreadable ({why}) and could not be "
+                                          f"moved aside: {os_reason(exc)}"), "not read or stored")
+            return False
+        self._warn(aside.name, f"profile store {self.path} unreadable ({why}); moved to "
+                                f"{aside.name} and rebuilt")
+        return True
+
+    def _aside_name(self) -> Path:
+        base = self.path.with_name(f"{self.path.name}.bad-{int(time.time())}-{os.getpid()}")
+        aside, n = base, 1
+        while os.path.lexists(aside):
+            aside, n = base.with_name(f"{base.name}-{n}"), n + 1
+        return aside
+
+    # -- failures --------------------------------------------------------------------------------
+    def _call(self, op: Callable[[], T]) -> T:
+        """Run op, retrying only real busy/locked states, for BUSY_SECONDS in all; any other failure
+        comes out as a classified StoreFault."""
+        deadline = time.monotonic() + BUSY_SECONDS
+        delay = 0.05
+        while True:
+            try:
+                return op()
+            except (sqlite3.Error, OSError) as exc:
+                fault = classify(exc, self.path)
+                if fault.kind != BUSY or time.monotonic() + delay > deadline:
+                    raise StoreFault(fault) from exc
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
+
+    def _handle(self, fault: Fault, outcome: str) -> bool:
+        """Act on a failed read or write; True when the store was rebuilt and a write may retry."""
+        if fault.kind == CORRUPT:
+            return self._rebuild(fault.reason)
+        if fault.kind == BUSY:
+            self._warn_busy(outcome)
+        elif outcome == "not stored":
+            self._write_fault = fault  # reads (hits) still work from a read-only store
+            self._warn_not_stored(fault)
+        else:
+            self._give_up(fault, outcome)
+        return False
+
+    def _give_up(self, fault: Fault, outcome: str) -> None:
+        """Go on without the store for the rest of this Store's life."""
+        self._close_conn()
+        if fault.kind == BUSY:
+            self._warn_busy(outcome)
+        else:
+            self._warn_not_stored(fault)
+
+    def _warn_not_stored(self, fault: Fault) -> None:
+        self._warn(fault.reason, f"profile not stored: {fault.reason}")
+
+    def _warn_busy(self, outcome: str) -> None:
+        self._warn("busy", f"profile store {self.path} busy (locked by another process for "
+                           f"{BUSY_SECONDS:g} s); profile {outcome}")
+
+    def _warn(self, cause: str, message: str) -> None:
+        if cause not in self._warned:
+            self._warned.add(cause)
+            print(f"archviz: warning: {message}", file=sys.stderr, flush=True)
+
+    def _close_conn(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.close()
+            except sqlite3.Error:
+                pass
+
+    # -- reading and writing ---------------------------------------------------------------------
+    def get(self, key: str) -> Profile | None:
+        """The stored profile, or None: a miss, or any trouble (warned once)."""
+        with self._mutex:
+            blob = self._fetch(key)
+            if blob is None:
+                return None
+            profile, why = decode_profile(blob)
+            if profile is None:
+                if why == "not zlib data" and not self._file_is_sound():
+                    return None
+                self._warn(f"entry {key}", f"stored profile {key.split('|')[0]} in {self.path} "
+                                           f"{why}; treated as a miss")
+            return profile
+
+    def _fetch(self, key: str) -> Any:
+        conn = self._conn
+        if conn is None:
+            return None
+        try:
+            row = self._call(lambda: conn.execute(
+                "SELECT data FROM profiles WHERE key = ?", (key,)).fetchone())
+        except StoreFault as failure:
+            self._handle(failure.fault, "not read")
+            return None
+        return row[0] if row else None
+
+    def _file_is_sound(self) -> bool:
+        """After a blob that fails its checksum: is the file itself damaged? (then it is rebuilt)"""
+        conn = self._conn
+        try:
+            verdict = self._call(lambda: conn.execute("PRAGMA quick_check(1)").fetchone()[0])
+        except StoreFault as failure:
+            self._handle(failure.fault, "not read")
+            return False
+        if verdict != "ok":
+            self._rebuild(f"quick_check: {verdict}")
+            return False
+        return True
 
     def put(self, keys: list[str], profile: Profile, input_text: str) -> None:
+        """Store under every key; a failure is a warning, never an error (the caller has the profile)."""
         blob = zlib.compress(profile.to_json().encode(), 6)
         ver = json.dumps(profile.versions, sort_keys=True)
         now = time.time()
-        with self._transaction():
-            for key in keys:
-                self._conn.execute(
-                    "INSERT OR REPLACE INTO profiles (key, model, input, versions, created, data) "
-                    "VALUES (?, ?, ?, ?, ?, ?)", (key, profile.model, input_text, ver, now, blob))
-
-    def _transaction(self):
-        conn = self._conn
-
-        class _Tx:
-            def __enter__(self):
-                conn.execute("BEGIN IMMEDIATE")
-
-            def __exit__(self, exc_type, *_):
-                conn.execute("ROLLBACK" if exc_type else "COMMIT")
-                return False
-        return _Tx()
+        rows = [(key, profile.model, input_text, ver, now, blob) for key in keys]
+        with self._mutex:
+            for _ in range(2):  # a second try only on the file rebuilt after corruption
+                conn = self._conn
+                if conn is None:
+                    return  # warned when it was opened
+                if self._write_fault is not None:
+                    self._warn_not_stored(self._write_fault)
+                    return
+                try:
+                    self._call(lambda: _write(conn, rows))
+                    return
+                except StoreFault as failure:
+                    if not self._handle(failure.fault, "not stored"):
+                        return
 
     def models(self) -> list[tuple[str, str]]:
         """(model, input) pairs stored, newest first."""
-        rows = self._conn.execute("SELECT DISTINCT model, input FROM profiles ORDER BY created DESC")
-        return [(m, i) for m, i in rows]
+        with self._mutex:
+            conn = self._conn
+            if conn is None:
+                return []
+            try:
+                return self._call(lambda: [(m, i) for m, i in conn.execute(
+                    "SELECT DISTINCT model, input FROM profiles ORDER BY created DESC")])
+            except StoreFault as failure:
+                self._handle(failure.fault, "not read")
+                return []
 
     def close(self) -> None:
-        self._conn.close()
+        with self._mutex:
+            self._close_conn()

@@ -12,10 +12,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from browser import make_driver  # noqa: E402
-from dash_client import HISTORY_OUTPUT, DashServer, call, history_inputs  # noqa: E402
+from dash_client import EXPLORER_OUTPUT, HISTORY_OUTPUT, DashServer, call, history_inputs  # noqa: E402
 
-EXPLORER_OUTPUT = ("..ex-message.children...ex-headline.children...ex-diagram.srcDoc...ex-depth.figure..."
-                   "ex-rf.figure...ex-share.figure...ex-table.data..")
 
 
 def percentile(xs: list[float], q: float) -> float:

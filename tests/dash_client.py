@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -18,11 +19,11 @@ def free_port() -> int:
 
 
 class DashServer:
-    def __init__(self, env: dict[str, str] | None = None) -> None:
+    def __init__(self, env: dict[str, str] | None = None, args: tuple[str, ...] = ()) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         exe = Path(sys.executable).parent / "archviz"
-        self.proc = subprocess.Popen([str(exe), "dashboard", "--port", str(self.port)], env=env,
+        self.proc = subprocess.Popen([str(exe), "dashboard", "--port", str(self.port), *args], env=env,
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         deadline = time.time() + 600
         while time.time() < deadline:
@@ -35,9 +36,11 @@ class DashServer:
                 time.sleep(0.3)
         raise RuntimeError("dashboard did not start")
 
-    def stop(self) -> None:
+    def stop(self) -> str:
+        """Stop the server; returns what it printed."""
         self.proc.terminate()
-        self.proc.wait(timeout=30)
+        out, _ = self.proc.communicate(timeout=30)
+        return out
 
 
 def callback_payload(output: str, inputs: dict[str, object]) -> dict:
@@ -50,15 +53,25 @@ def callback_payload(output: str, inputs: dict[str, object]) -> dict:
             "changedPropIds": [next(iter(inputs))], "state": []}
 
 
-def call(url: str, output: str, inputs: dict[str, object], timeout: float = 60) -> dict:
-    body = json.dumps(callback_payload(output, inputs)).encode()
+def post(url: str, body: bytes, headers: dict[str, str] | None = None, timeout: float = 60) -> tuple[int, bytes]:
+    """POST raw bytes to the callback endpoint: (status, body), error statuses included."""
     req = urllib.request.Request(url + "/_dash-update-component", data=body,
-                                 headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=timeout) as r:
-        return json.loads(r.read())["response"]
+                                 headers={"Content-Type": "application/json", **(headers or {})})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
 
 
-HISTORY_OUTPUT = "..hist-depth.figure...hist-ilsvrc.figure...hist-bubble.figure.."
+def call(url: str, output: str, inputs: dict[str, object], timeout: float = 60) -> dict:
+    status, body = post(url, json.dumps(callback_payload(output, inputs)).encode(), timeout=timeout)
+    if status != 200:
+        raise RuntimeError(f"HTTP {status}: {body[:200]!r}")
+    return json.loads(body)["response"]
+
+
+HISTORY_OUTPUT = "..hist-message.children...hist-depth.figure...hist-ilsvrc.figure...hist-bubble.figure.."
 
 
 def history_inputs(metric="macs", scale="log", variants=None) -> dict[str, object]:
@@ -66,3 +79,14 @@ def history_inputs(metric="macs", scale="log", variants=None) -> dict[str, objec
 
     return {"hist-metric.value": metric, "hist-scale.value": scale,
             "hist-variants.value": list(HISTORY) if variants is None else variants}
+
+
+EXPLORER_OUTPUT = ("..ex-message.children...ex-model-msg.children...ex-size-msg.children...ex-headline.children..."
+                   "ex-diagram.srcDoc...ex-diagram.style...ex-depth.figure...ex-rf.figure...ex-share.figure...ex-table.data..")
+LESSON_FIELDS = ("channels", "kernel", "width", "growth", "layers")
+LESSONS_OUTPUT = ("..ls-message.children..." + "...".join(f"ls-{f}-msg.children" for f in LESSON_FIELDS)
+                  + "...ls-cards.children...ls-figure.figure..")
+
+
+def lesson_inputs(*values: object) -> dict[str, object]:
+    return {f"ls-{f}.value": v for f, v in zip(LESSON_FIELDS, values)}

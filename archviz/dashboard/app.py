@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+import logging
+from typing import Any, Callable
 
 from dash import Dash, Input, Output, State, dash_table, dcc, html
 
 from ..catalog import HISTORY
 from ..render import ASSETS
 from . import logic
+from .validate import EXPLORER_SIZE, LESSON_BOUNDS
 
 PAGES = [("/", "History"), ("/explorer", "Explorer"), ("/compare", "Compare"), ("/lessons", "Lessons")]
 GRAPH_CONFIG = {"displaylogo": False, "responsive": True}
 GRAPH_STYLE = {"height": "440px"}  # a fixed box: graphs drawn while a loading overlay hides them keep their size
 PAGE_SIZE = 25
+DIAGRAM_STYLE = {"width": "100%", "height": "760px", "border": "0"}
+NO_DIAGRAM_STYLE = {**DIAGRAM_STYLE, "height": "60px"}
+NO_DIAGRAM = ('<p style="font: 14px DejaVu Sans, Arial, sans-serif; color: #6b7280">'
+              "No diagram: see the message above.</p>")
 
 
 def nav(path: str) -> html.Div:
@@ -29,6 +36,18 @@ def cards(items: list[tuple[str, str, str]], colour: str = "#1f6feb") -> html.Di
 
 def message(text: str | None) -> Any:
     return html.Div(text, className="error", role="alert") if text else None
+
+
+def field_message(errors: dict[str, str], field: str) -> Any:
+    """The message under one input field (None clears it once the field is fixed)."""
+    text = errors.get(field)
+    return html.Div(text, className="field-error", role="alert") if text else None
+
+
+def field(label: str, control: Any, id_: str) -> html.Div:
+    """A labelled control with its own message slot below it. Number inputs carry no min/max: the
+    browser would send None for a value outside them, and the page could not say what is wrong."""
+    return html.Div([html.Label(label), control, html.Div(id=f"{id_}-msg")])
 
 
 def history_page() -> html.Div:
@@ -48,6 +67,7 @@ def history_page() -> html.Div:
                     id="hist-variants", value=list(HISTORY), inline=True,
                     options=[{"label": f" {h.label}", "value": n} for n, h in HISTORY.items()])]),
             ], className="controls"),
+            html.Div(id="hist-message"),
             dcc.Graph(id="hist-depth", config=GRAPH_CONFIG, style={"height": "480px"}),
             html.Div([dcc.Graph(id="hist-ilsvrc", config=GRAPH_CONFIG, style=GRAPH_STYLE),
                       dcc.Graph(id="hist-bubble", config=GRAPH_CONFIG, style=GRAPH_STYLE)], className="grid2"),
@@ -59,18 +79,17 @@ def explorer_page(names: list[str]) -> html.Div:
         html.Section([
             html.H2("Explorer"),
             html.Div([
-                html.Div([html.Label("model"), dcc.Dropdown(id="ex-model", options=names, value="resnet50",
-                                                           searchable=True, clearable=False, style={"width": "320px"})]),
-                html.Div([html.Label("input size (pixels, empty = model default)"),
-                          dcc.Input(id="ex-size", type="number", debounce=True, placeholder="default",
-                                    style={"width": "160px"})]),
+                field("model", dcc.Dropdown(id="ex-model", options=names, value="resnet50",
+                                            searchable=True, clearable=False, style={"width": "320px"}), "ex-model"),
+                field(f"input size (pixels {EXPLORER_SIZE.low}-{EXPLORER_SIZE.high}, empty = model default)",
+                      dcc.Input(id="ex-size", type="number", debounce=True, placeholder="default",
+                                style={"width": "160px"}), "ex-size"),
             ], className="controls"),
             dcc.Loading(id="ex-loading", type="circle", children=[
                 html.Div(id="ex-message"), html.Div(id="ex-headline")]),
         ]),
         html.Section([html.H2("Block diagram"),
-                      dcc.Loading(html.Iframe(id="ex-diagram", style={"width": "100%", "height": "760px",
-                                                                     "border": "0"}))]),
+                      dcc.Loading(html.Iframe(id="ex-diagram", style=DIAGRAM_STYLE))]),
         html.Section([html.H2("Charts"), html.P("Click a point to highlight its layer in the table.", className="muted"),
                       dcc.Loading([dcc.Graph(id="ex-depth", config=GRAPH_CONFIG, style=GRAPH_STYLE),
                                    dcc.Graph(id="ex-rf", config=GRAPH_CONFIG, style=GRAPH_STYLE),
@@ -100,16 +119,17 @@ def compare_page(names: list[str]) -> html.Div:
 
 
 def lessons_page() -> html.Div:
-    def field(id_: str, label: str, value: int) -> html.Div:
-        return html.Div([html.Label(label), dcc.Input(id=id_, type="number", value=value, debounce=True,
-                                                      style={"width": "110px"})])
+    def number(key: str, value: int) -> html.Div:
+        b = LESSON_BOUNDS[key]
+        return field(f"{b.label} ({b.low}-{b.high})",
+                     dcc.Input(id=f"ls-{key}", type="number", value=value, debounce=True,
+                               style={"width": "170px"}), f"ls-{key}")
     return html.Main([html.Section([
         html.H2("Design lessons, computed on real torch.nn modules"),
         html.P("Change a number: archviz builds the modules and counts their parameters, MACs and "
                "receptive fields.", className="muted"),
-        html.Div([field("ls-channels", "channels", 128), field("ls-kernel", "large kernel", 5),
-                  field("ls-width", "bottleneck width", 32), field("ls-growth", "dense growth", 32),
-                  field("ls-layers", "layers (add vs concat)", 4)], className="controls"),
+        html.Div([number("channels", 128), number("kernel", 5), number("width", 32), number("growth", 32),
+                  number("layers", 4)], className="controls"),
         dcc.Loading([html.Div(id="ls-message"), html.Div(id="ls-cards"), dcc.Graph(id="ls-figure", config=GRAPH_CONFIG, style=GRAPH_STYLE)]),
     ])])
 
@@ -126,6 +146,37 @@ def lesson_cards(result: dict[str, Any]) -> list[html.Div]:
                              html.P(f"Parameter saving of the second: {100 * r['saving']:.1f}%", className="muted")],
                             className="lesson", id=f"lesson-{key}"))
     return out
+
+
+def empty_figure(text: str = "Nothing to show: see the message above.") -> dict[str, Any]:
+    """A blank chart that says why it is blank (no bare axes)."""
+    return {"data": [], "layout": {"template": "plotly_white", "xaxis": {"visible": False},
+                                   "yaxis": {"visible": False}, "height": 160,
+                                   "annotations": [{"text": text, "showarrow": False, "font": {"size": 14,
+                                                    "color": "#6b7280"}, "xref": "paper", "yref": "paper",
+                                                    "x": 0.5, "y": 0.5}]}}
+
+
+EMPTY = empty_figure()
+
+
+def guarded(n_outputs: int) -> Callable[[Callable], Callable]:
+    """A callback that cannot answer 500: an unexpected failure becomes a message in the page's
+    first output (the others left as they are), logged on the server in one line."""
+    from dash import no_update
+
+    def wrap(fn: Callable) -> Callable:
+        @functools.wraps(fn)
+        def inner(*args):
+            try:
+                return fn(*args)
+            except Exception as exc:  # a bug, not bad input: bad input is validated in logic
+                logging.getLogger("archviz.dashboard").error("callback %s failed: %s: %s", fn.__name__,
+                                                             type(exc).__name__, str(exc)[:200])
+                return (message(f"Internal error ({type(exc).__name__}); the server log has the details."),
+                        *[no_update] * (n_outputs - 1))
+        return inner
+    return wrap
 
 
 def create_app(names: list[str] | None = None) -> Dash:
@@ -146,54 +197,67 @@ def create_app(names: list[str] | None = None) -> Dash:
         path = path if path in pages else "/"
         return nav(path), pages[path]()
 
-    @app.callback(Output("hist-depth", "figure"), Output("hist-ilsvrc", "figure"), Output("hist-bubble", "figure"),
+    @app.callback(Output("hist-message", "children"), Output("hist-depth", "figure"),
+                  Output("hist-ilsvrc", "figure"), Output("hist-bubble", "figure"),
                   Input("hist-metric", "value"), Input("hist-scale", "value"), Input("hist-variants", "value"))
+    @guarded(4)
     def history(metric, scale, variants):
         figs = logic.history_figures(metric, scale, variants)
-        return figs["depth"], figs["ilsvrc"], figs["bubble"]
+        return message(" ".join(figs["errors"].values())), figs["depth"], figs["ilsvrc"], figs["bubble"]
 
-    @app.callback(Output("ex-message", "children"), Output("ex-headline", "children"),
-                  Output("ex-diagram", "srcDoc"), Output("ex-depth", "figure"), Output("ex-rf", "figure"),
+    @app.callback(Output("ex-message", "children"), Output("ex-model-msg", "children"),
+                  Output("ex-size-msg", "children"), Output("ex-headline", "children"),
+                  Output("ex-diagram", "srcDoc"), Output("ex-diagram", "style"),
+                  Output("ex-depth", "figure"), Output("ex-rf", "figure"),
                   Output("ex-share", "figure"), Output("ex-table", "data"),
                   Input("ex-model", "value"), Input("ex-size", "value"))
+    @guarded(10)
     def explorer(model, size):
         r = logic.explore(model, size)
-        empty = {"data": [], "layout": {"template": "plotly_white"}}
-        if "error" in r:
-            return message(r["error"]), None, "", empty, empty, empty, []
+        errors = r["errors"]
+        fields = (field_message(errors, "model"), field_message(errors, "size"))
+        if "profile" not in r:
+            return (None if errors else message(r["error"]), *fields, None, NO_DIAGRAM, NO_DIAGRAM_STYLE,
+                    EMPTY, EMPTY, EMPTY, [])
         colour = (r["history"] or {}).get("colour", "#1f6feb")
-        return (None, cards(r["headline"], colour), r["svg"], r["depth_fig"], r["rf_fig"], r["share_fig"], r["rows"])
+        return (None, *fields, cards(r["headline"], colour), r["svg"], DIAGRAM_STYLE, r["depth_fig"],
+                r["rf_fig"], r["share_fig"], r["rows"])
 
     @app.callback(Output("ex-table", "style_data_conditional"), Output("ex-selected", "children"),
                   Output("ex-table", "page_current"),
                   Input("ex-depth", "clickData"), Input("ex-rf", "clickData"), State("ex-table", "data"))
+    @guarded(3)
     def highlight(click_depth, click_rf, rows):
         from dash import ctx
 
         click = click_rf if ctx.triggered_id == "ex-rf" else click_depth
         style, name = logic.highlight_style(click)
-        page = logic.page_of(rows or [], name, PAGE_SIZE)
+        page = logic.page_of(rows, name, PAGE_SIZE)
         return style, (f"Highlighted: {name}" if name else ""), page
 
     @app.callback(Output("cmp-message", "children"), Output("cmp-table", "data"), Output("cmp-table", "columns"),
                   Output("cmp-depth", "figure"), Output("cmp-rf", "figure"), Output("cmp-share", "figure"),
                   Input("cmp-models", "value"))
+    @guarded(6)
     def compare(models):
         r = logic.compare(models)
-        empty = {"data": [], "layout": {"template": "plotly_white"}}
         if "error" in r:
-            return message(r["error"]), [], [], empty, empty, empty
+            return message(r["error"]), [], [], EMPTY, EMPTY, EMPTY
         cols = [{"name": k, "id": k} for k in r["rows"][0]]
         return None, r["rows"], cols, r["depth_fig"], r["rf_fig"], r["share_fig"]
 
-    @app.callback(Output("ls-message", "children"), Output("ls-cards", "children"), Output("ls-figure", "figure"),
-                  Input("ls-channels", "value"), Input("ls-kernel", "value"), Input("ls-width", "value"),
-                  Input("ls-growth", "value"), Input("ls-layers", "value"))
+    lesson_outputs = [Output(f"ls-{f}-msg", "children") for f in logic.LESSON_FIELDS]
+
+    @app.callback(Output("ls-message", "children"), *lesson_outputs, Output("ls-cards", "children"),
+                  Output("ls-figure", "figure"),
+                  *[Input(f"ls-{f}", "value") for f in logic.LESSON_FIELDS])
+    @guarded(3 + len(lesson_outputs))
     def lessons(channels, kernel, width, growth, layers):
         r = logic.lesson_results(channels, kernel, width, growth, layers)
-        if "error" in r:
-            return message(r["error"]), None, {"data": [], "layout": {}}
-        return None, lesson_cards(r), logic.lesson_figure(r)
+        fields = [field_message(r["errors"], f) for f in logic.LESSON_FIELDS]
+        if r["errors"]:
+            return (message("Fix the marked field to recompute the lessons."), *fields, None, EMPTY)
+        return (None, *fields, lesson_cards(r), logic.lesson_figure(r))
 
     return app
 

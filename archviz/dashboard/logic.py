@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 import threading
-from typing import Any
+from contextlib import contextmanager
+from functools import lru_cache
+from typing import Any, Iterator
 
 from ..catalog import HISTORY, history_info
 from ..errors import ArchvizError
@@ -15,9 +17,38 @@ from ..render import charts
 from ..render.numbers import grouped, human, pair, shape
 from ..render.table import TEXT_COLUMNS, cell
 from ..store import home
+from . import validate
+from .validate import BadField
 
-_lock = threading.Lock()
 TABLE_COLUMNS = TEXT_COLUMNS
+MAX_COMPARE = 4
+
+
+# ---- locks ---------------------------------------------------------------------------------
+class KeyLocks:
+    """One lock per profile key: two requests for one missing profile trace it once, and requests
+    for different keys never queue behind each other's store reads."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: dict[Any, threading.Lock] = {}
+
+    def get(self, key: Any) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(key, threading.Lock())
+
+
+_key_locks = KeyLocks()
+# Tracing changes process-wide torch state (torch.nn.init patched while building on the meta device,
+# flush-denormal while tracing), so traces and Lessons run one at a time. Store hits never take it.
+_torch_lock = threading.Lock()
+
+
+@contextmanager
+def _miss_lock(key: Any) -> Iterator[None]:
+    """Held by a store miss: its key's lock, then the torch lock."""
+    with _key_locks.get(key), _torch_lock:
+        yield
 
 
 # ---- data access ---------------------------------------------------------------------------
@@ -31,40 +62,82 @@ def model_names() -> list[str]:
         tv = "none"
     cache = home() / f"models-torchvision-{tv}.json"
     try:
-        return json.loads(cache.read_text())
+        names = json.loads(cache.read_text())
+        if isinstance(names, list) and names and all(isinstance(n, str) for n in names):
+            return names
     except (OSError, ValueError):
         pass
     from ..catalog import torchvision_models
 
     names = list(torchvision_models())
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cache.with_suffix(".tmp")
-    tmp.write_text(json.dumps(names))
-    tmp.replace(cache)
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_suffix(".tmp")
+        tmp.write_text(json.dumps(names))
+        tmp.replace(cache)
+    except OSError:
+        pass  # an unusable ARCHVIZ_HOME only costs the next start a torchvision import
     return names
 
 
+@lru_cache(maxsize=1)
+def catalogue() -> frozenset[str]:
+    """The names a client may ask for: the catalogue, never a factory spec."""
+    return frozenset(model_names())
+
+
 def load(model: str, size: int | None = None) -> Profile:
-    """A profile through the store; one profiling at a time (torch tracing is not re-entrant)."""
+    """A catalogue profile through the store. A hit takes no lock; a miss takes its key's lock (and
+    the torch lock) so concurrent requests for one key trace it once."""
     from ..service import get_profile
 
+    if model not in catalogue():  # the callbacks validate first; this keeps code out regardless
+        raise ArchvizError(f"unknown model {model!r}", 2)
     shape_arg = None if not size else [1, 3, int(size), int(size)]
-    with _lock:
-        return get_profile(model, shape_arg)
+    return get_profile(model, shape_arg, store=shared_store(), lock=_miss_lock((model, size)))
+
+
+@lru_cache(maxsize=1)
+def shared_store():
+    """One store for the server's threads: opened once, and a store problem is warned about once."""
+    from ..store import Store
+
+    return Store()
 
 
 def history_profiles(names: list[str] | None = None) -> list[Profile]:
     return [load(n) for n in (list(HISTORY) if names is None else names)]
 
 
+def field_errors(*checks: Any) -> tuple[list[Any], dict[str, str]]:
+    """Run (checker, args...) tuples; return the clean values and {field: message} for bad ones."""
+    values, errors = [], {}
+    for fn, *args in checks:
+        try:
+            values.append(fn(*args))
+        except BadField as exc:
+            values.append(None)
+            errors[exc.field] = exc.message
+    return values, errors
+
+
 # ---- History page --------------------------------------------------------------------------
-def history_figures(metric: str = "macs", scale: str = "log", variants: list[str] | None = None) -> dict[str, Any]:
-    """The History page's three charts for the chosen variants (torchvision names; None = all)."""
-    chosen = [n for n in HISTORY if variants is None or n in variants]
+METRICS = ("macs", "flops")
+SCALES = ("log", "linear")
+
+
+def history_figures(metric: Any = "macs", scale: Any = "log", variants: Any = None) -> dict[str, Any]:
+    """The History page's three charts for the chosen variants (torchvision names; None = all).
+    A bad field falls back to its default and is named in `errors`."""
+    (metric, scale, chosen), errors = field_errors(
+        (validate.choice, "metric", metric, METRICS), (validate.choice, "scale", scale, SCALES),
+        (validate.subset, "variants", list(HISTORY) if variants is None else variants, HISTORY))
+    metric, scale = metric or METRICS[0], scale or SCALES[0]
+    chosen = list(HISTORY) if chosen is None else chosen
     profiles = history_profiles(chosen) if chosen else []
     log = scale == "log"
     return {"depth": charts.depth_params_by_year(profiles, log=log), "ilsvrc": charts.ilsvrc_by_year(),
-            "bubble": charts.accuracy_vs_compute(profiles, metric=metric, log=log)}
+            "bubble": charts.accuracy_vs_compute(profiles, metric=metric, log=log), "errors": errors}
 
 
 # ---- Explorer ------------------------------------------------------------------------------
@@ -85,57 +158,59 @@ def table_rows(p: Profile) -> list[dict[str, Any]]:
     return [{c: r[c] if c in numeric else cell(c, r[c]) for c in TABLE_COLUMNS} for r in p.layers]
 
 
-def explore(model: str | None, size: Any) -> dict[str, Any]:
-    """Everything the Explorer shows for one model, or an error message (never an exception)."""
-    if not model:
-        return {"error": "Pick a model."}
+def explore(model: Any, size: Any) -> dict[str, Any]:
+    """Everything the Explorer shows for one model, or messages (never an exception): `errors`
+    names each bad field, `error` says why a valid request still failed."""
+    (model, size), errors = field_errors((validate.model_name, "model", model, catalogue()),
+                                         (validate.optional_whole, "size", size, validate.EXPLORER_SIZE))
+    if errors:
+        return {"errors": errors, "error": " ".join(errors.values())}
     try:
-        size_int = int(size) if size not in (None, "") else None
-        if size_int is not None and not 16 <= size_int <= 1024:
-            return {"error": f"Input size {size_int} is out of range: use 16 to 1024 pixels."}
-        p = load(model, size_int)
-    except (ValueError, TypeError):
-        return {"error": f"Input size {size!r} is not a whole number."}
+        p = load(model, size)
     except ArchvizError as exc:
-        return {"error": str(exc)}
+        return {"errors": {}, "error": str(exc)}
     from ..render.diagram import svg_text
 
     try:
         svg = svg_text(p)
     except ArchvizError as exc:
-        svg = f"<p>{exc}</p>"
-    return {"profile": p, "headline": headline(p), "svg": svg, "rows": table_rows(p),
+        svg = f"<p>{html_escape(str(exc))}</p>"
+    return {"profile": p, "headline": headline(p), "svg": svg, "rows": table_rows(p), "errors": {},
             "depth_fig": charts.macs_params_along_depth([p]), "rf_fig": charts.receptive_field_along_depth([p]),
             "share_fig": charts.share_by_type([p]), "history": history_info(p.model)}
 
 
-def highlight_style(click: dict[str, Any] | None) -> tuple[list[dict[str, Any]], str | None]:
+def html_escape(text: str) -> str:
+    import html
+
+    return html.escape(text)
+
+
+def highlight_style(click: Any) -> tuple[list[dict[str, Any]], str | None]:
     """A chart click (customdata = layer name) -> DataTable conditional style for that row."""
-    if not click or not click.get("points"):
+    name = validate.clicked_name(click)
+    if name is None:
         return [], None
-    name = click["points"][0].get("customdata")
-    if not isinstance(name, str):
-        return [], None
-    safe = name.replace('"', '\\"')
+    safe = name.replace("\\", "\\\\").replace('"', '\\"')
     return [{"if": {"filter_query": f'{{name}} = "{safe}"'}, "backgroundColor": "#fff3c4",
              "fontWeight": "600"}], name
 
 
-def page_of(rows: list[dict[str, Any]], name: str | None, page_size: int) -> int:
+def page_of(rows: Any, name: str | None, page_size: int) -> int:
     """The table page holding layer `name` (0 when absent), so a chart click shows its row."""
-    for i, row in enumerate(rows):
+    for i, row in enumerate(validate.table_rows(rows)):
         if row.get("name") == name:
             return i // page_size
     return 0
 
 
 # ---- Compare -------------------------------------------------------------------------------
-def compare(models: list[str] | None) -> dict[str, Any]:
-    models = list(models or [])
-    if not 2 <= len(models) <= 4:
-        return {"error": "Pick 2 to 4 models to compare."}
+def compare(models: Any) -> dict[str, Any]:
     try:
+        models = validate.model_list("models", models, catalogue(), 2, MAX_COMPARE)
         profiles = [load(m) for m in models]
+    except BadField as exc:
+        return {"error": exc.message}
     except ArchvizError as exc:
         return {"error": str(exc)}
     rows = []
@@ -151,24 +226,29 @@ def compare(models: list[str] | None) -> dict[str, Any]:
 
 
 # ---- Lessons -------------------------------------------------------------------------------
+LESSON_FIELDS = ("channels", "kernel", "width", "growth", "layers")
+
+
 def lesson_results(channels: Any, kernel: Any, width: Any, growth: Any, layers: Any) -> dict[str, Any]:
-    """Each lesson computed on real torch.nn modules built from the inputs."""
+    """Each lesson computed on real torch.nn modules built from the inputs; `errors` names each
+    bad field (the bottleneck width may not exceed the channels)."""
     from .. import lessons
 
-    try:
-        c, k, w, g, n = (int(v) for v in (channels, kernel, width, growth, layers))
-    except (TypeError, ValueError):
-        return {"error": "Every field needs a whole number."}
-    if not (1 <= c <= 1024 and 3 <= k <= 11 and k % 2 == 1 and 1 <= w <= c and 1 <= g <= 256 and 1 <= n <= 12):
-        return {"error": "Out of range: channels 1-1024, odd kernel 3-11, bottleneck width 1-channels, "
-                         "growth 1-256, layers 1-12."}
-    with _lock:
+    raw = dict(zip(LESSON_FIELDS, (channels, kernel, width, growth, layers)))
+    (c, k, w, g, n), errors = field_errors(
+        *[(validate.whole, f, raw[f], validate.LESSON_BOUNDS[f]) for f in LESSON_FIELDS])
+    if c is not None and w is not None and w > c:
+        errors["width"] = f"bottleneck width {w} is more than the {c} channels: use 1 to {c}"
+    if errors:
+        return {"errors": errors, "error": " ".join(errors.values())}
+    with _torch_lock:
         out = {"kernel": lessons.kernel_vs_stack(c, k, size=16), "bottleneck": lessons.bottleneck(c, w, size=16),
                "merge": lessons.add_vs_concat(c, n, g, size=16)}
-    return {name: {"title": l.title, "explanation": l.explanation, "saving": l.saving(),
-                   "variants": [{"label": v.label, "params": v.params, "macs": v.macs,
-                                 "receptive_field": pair(v.receptive_field), "out_channels": v.out_channels}
-                                for v in l.variants]} for name, l in out.items()}
+    return {"errors": {}, **{name: {
+        "title": l.title, "explanation": l.explanation, "saving": l.saving(),
+        "variants": [{"label": v.label, "params": v.params, "macs": v.macs,
+                      "receptive_field": pair(v.receptive_field), "out_channels": v.out_channels}
+                     for v in l.variants]} for name, l in out.items()}}
 
 
 def lesson_figure(result: dict[str, Any]) -> dict[str, Any]:

@@ -60,6 +60,21 @@ def module_stack(model: Any) -> Iterator[list[str]]:
             h.remove()
 
 
+@contextlib.contextmanager
+def frozen(model: Any) -> Iterator[None]:
+    """Parameters not requiring grad while tracing (restored after). The jit finds parameters by
+    their state-dict keys, where a child literally named "a.b" collides with a nested a -> b; it
+    inserts the one it cannot find as a constant, which it refuses for a tensor requiring grad."""
+    flags = [(p, p.requires_grad) for p in model.parameters()]
+    for p, _ in flags:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p, flag in flags:
+            p.requires_grad_(flag)
+
+
 def trace_model(model: Any, input_shape: list[int], backend: CountingBackend | None = None) -> Trace:
     import torch
 
@@ -67,9 +82,11 @@ def trace_model(model: Any, input_shape: list[int], backend: CountingBackend | N
 
     backend = backend or default_backend()
     x = torch.zeros(*input_shape)
-    with module_stack(model) as stack, torch.no_grad(), flush_denormals():
+    with module_stack(model) as stack, torch.no_grad(), flush_denormals(), frozen(model):
         try:
             return backend.trace(model, (x,))
+        except SystemExit as exc:  # user code called exit(): one line, never a silent exit
+            raise ArchvizError(f"tracing {type(model).__name__} called exit({exc.code!r})", 1) from None
         except Exception as exc:
             where = f" in module {stack[-1]!r}" if stack and stack[-1] else ""
             first = (str(exc).strip().splitlines() or [""])[0]

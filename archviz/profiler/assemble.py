@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from .graph import (GLOBAL, SPATIAL, Field, GraphAnalysis, ancestors, block_kind, block_names,
+from .graph import (GLOBAL, SPATIAL, Field, GraphAnalysis, Lineage, block_kind, block_names,
                     merges_by_scope, module_boundaries)
 from .handlers import CONV_LINEAR_OPS, MERGE_OPS
-from .trace import Op, Trace
+from .trace import ROOT_NAME, Op, Trace
 
 CATEGORY = {"aten::_convolution": "conv", "aten::linear": "linear", "aten::addmm": "linear",
             "aten::batch_norm": "norm", "aten::layer_norm": "norm", "aten::group_norm": "norm"}
@@ -45,7 +45,8 @@ def category(op: Op, n_derived: int) -> str:
 class Assembler:
     def __init__(self, trace: Trace, ga: GraphAnalysis) -> None:
         self.trace, self.ga = trace, ga
-        self.out_value, self.in_values = module_boundaries(trace, ga)
+        self.lineage = Lineage(trace.modules)
+        self.out_value, self.in_values = module_boundaries(trace, ga, self.lineage)
         self.merges = merges_by_scope(trace, ga)
         self.blocks = block_names(trace, self.merges)
         self._block_set = set(self.blocks)
@@ -54,7 +55,7 @@ class Assembler:
     def _sum_by_module(self) -> dict[str, dict[str, float]]:
         sums: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
         for op in self.trace.ops:
-            for name in [*ancestors(op.scope), ""]:
+            for name in [*self.lineage.ancestors(op.scope), ""]:
                 s = sums[name]
                 s["macs"] += op.macs
                 s["activations"] += op.activations
@@ -63,15 +64,15 @@ class Assembler:
         return sums
 
     def outer_block(self, name: str) -> str | None:
-        """The outermost block containing module `name` (checked prefix by prefix)."""
-        for prefix in reversed(ancestors(name)):
+        """The outermost block containing module `name` (checked ancestor by ancestor)."""
+        for prefix in reversed(self.lineage.ancestors(name)):
             if prefix in self._block_set:
                 return prefix
         return None
 
     def parent_block(self, name: str) -> str | None:
         """The innermost block strictly containing block `name`."""
-        for prefix in ancestors(name)[1:]:
+        for prefix in self.lineage.ancestors(name)[1:]:
             if prefix in self._block_set:
                 return prefix
         return None
@@ -81,15 +82,15 @@ class Assembler:
 
     def layers(self) -> list[dict[str, Any]]:
         rows = []
-        parents = {n.rsplit(".", 1)[0] if "." in n else "" for n in self.trace.modules if n}
+        parents = {m.parent for m in self.trace.modules.values() if m.parent is not None}
         for name, info in self.trace.modules.items():
             value = self.out_value.get(name)
             shape = info.output_shape or (self.trace.shapes.get(value) if value else None)
             s = self.sums.get(name, {})
             macs = s.get("macs", 0.0)
             rows.append({
-                "name": name or "(model)", "type": info.type,
-                "level": name.count(".") + 1 if name else 0,
+                "name": name or ROOT_NAME, "type": info.type,
+                "level": info.level,
                 "leaf": name not in parents if name else False,
                 "output_shape": shape, "params": info.params, "macs": _num(macs),
                 "flops": _num(2 * macs), "conv_linear_macs": _num(s.get("conv_linear_macs", 0.0)),
@@ -97,6 +98,7 @@ class Assembler:
                 **field_json(self.field_of(value)),
                 "depth": self.ga.depth.get(value) if value else None,
                 "block": self.outer_block(name) if name else None,
+                "parent": None if info.parent is None else (info.parent or ROOT_NAME),
             })
         return rows
 

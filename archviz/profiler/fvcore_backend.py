@@ -9,7 +9,7 @@ from typing import Any
 
 from .handlers import (EXTRA_MAC_HANDLES, GEOMETRY, MATMUL_OPS, UNPACK_OPS, WEIGHT_OPS,
                        WEIGHTED_DEPTH, ZERO_COST_OPS, shape_of)
-from .trace import ModuleInfo, Op, Trace
+from .trace import ModuleInfo, Op, Trace, module_tree
 
 
 def _tensor_inputs(node: Any) -> list[Any]:
@@ -42,19 +42,24 @@ def _output_ids(graph: Any) -> list[str]:
     return ids
 
 
-def _module_infos(model: Any, aliases: dict[Any, str], out_shapes: dict[str, list[int]]) -> dict[str, ModuleInfo]:
+def _module_infos(tree: list[tuple[Any, str, str | None, tuple[str, ...]]],
+                  out_shapes: dict[str, list[int]]) -> dict[str, ModuleInfo]:
     infos: dict[str, ModuleInfo] = {}
-    for mod, name in aliases.items():
-        if not isinstance(name, str) or name in infos:
-            continue
+    for mod, key, parent, path in tree:
         seen: set[int] = set()
         params = 0
         for p in mod.parameters():
             if id(p) not in seen:
                 seen.add(id(p))
                 params += p.numel()
-        infos[name] = ModuleInfo(name, type(mod).__name__, params, out_shapes.get(name))
+        infos[key] = ModuleInfo(key, type(mod).__name__, params, out_shapes.get(key), parent, path)
     return infos
+
+
+def _scope_key(node: Any, keys: dict[str, str]) -> str:
+    """The key of the module owning `node`. The jit joins nested scope names with "/"; the names
+    pushed are our aliases ("m0", "m1", ...), so the last component is exactly one alias."""
+    return keys.get(node.scopeName().rsplit("/", 1)[-1], "")
 
 
 class FvcoreBackend:
@@ -72,9 +77,13 @@ class FvcoreBackend:
 
     def _graph(self, model: Any, inputs: tuple[Any, ...]):
         import torch
-        from fvcore.nn.jit_analysis import _get_scoped_trace_graph, _named_modules_without_dup
+        from fvcore.nn.jit_analysis import _get_scoped_trace_graph
 
-        aliases = {mod: name for name, mod in _named_modules_without_dup(model)}
+        # fvcore pushes aliases[module] as the jit scope name, and the jit joins nested scopes with
+        # "/": give it ids that cannot contain "/" and map them back to the modules' keys.
+        tree = module_tree(model)
+        aliases = {mod: f"m{i}" for i, (mod, *_) in enumerate(tree)}
+        keys = {f"m{i}": key for i, (_, key, *_) in enumerate(tree)}
         out_shapes: dict[str, list[int]] = {}
 
         def record(name: str):
@@ -89,7 +98,7 @@ class FvcoreBackend:
                         torch._C._set_tracing_state(state)
             return hook
 
-        handles = [mod.register_forward_hook(record(name)) for mod, name in aliases.items()]
+        handles = [mod.register_forward_hook(record(key)) for mod, key, *_ in tree]
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -97,10 +106,10 @@ class FvcoreBackend:
         finally:
             for h in handles:
                 h.remove()
-        return graph, _module_infos(model, aliases, out_shapes)
+        return graph, _module_infos(tree, out_shapes), keys
 
     def trace(self, model: Any, inputs: tuple[Any, ...]) -> Trace:
-        graph, modules = self._graph(model, inputs)
+        graph, modules, keys = self._graph(model, inputs)
         graph_inputs = list(graph.inputs())
         n_in = len(inputs)
         model_inputs = [v.debugName() for v in graph_inputs[:n_in]]
@@ -114,7 +123,7 @@ class FvcoreBackend:
                 outs = [v.debugName() for v in node.outputs()]
                 for v in node.outputs():
                     shapes[v.debugName()] = shape_of(v)
-                ops.append(Op(len(ops), kind, node.scopeName().split("/")[-1],
+                ops.append(Op(len(ops), kind, _scope_key(node, keys),
                               [v.debugName() for v in node.inputs()], outs))
                 continue
             if kind.startswith("prim::"):
@@ -123,7 +132,7 @@ class FvcoreBackend:
             tensors = _tensor_inputs(node)
             for v in jit_out:
                 shapes[v.debugName()] = shape_of(v)
-            op = Op(len(ops), kind, node.scopeName().split("/")[-1],
+            op = Op(len(ops), kind, _scope_key(node, keys),
                     [v.debugName() for v in tensors], [v.debugName() for v in jit_out])
             if kind in GEOMETRY:
                 op.attrs = GEOMETRY[kind](jit_in)

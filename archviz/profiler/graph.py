@@ -14,7 +14,7 @@ from math import ceil, prod
 from typing import Any
 
 from .handlers import MERGE_OPS, UNPACK_OPS
-from .trace import Op, Trace
+from .trace import ModuleInfo, Op, Trace
 
 SPATIAL, GLOBAL, UNKNOWN = "spatial", "global", "unknown"
 
@@ -211,30 +211,53 @@ def analyse(trace: Trace) -> GraphAnalysis:
     return GraphAnalysis(fields, depth, producer, derived, sorted(unfollowed))
 
 
-def ancestors(scope: str) -> list[str]:
-    """'a.b.c' -> ['a.b.c', 'a.b', 'a'] (root excluded)."""
-    parts = scope.split(".") if scope else []
-    return [".".join(parts[:i]) for i in range(len(parts), 0, -1)]
+class Lineage:
+    """Which module contains which, from the modules' parent links (never from their names, which
+    may contain "." or anything else)."""
+
+    def __init__(self, modules: dict[str, ModuleInfo]) -> None:
+        self.modules = modules
+        self._chains: dict[str, list[str]] = {}
+        self._sets: dict[str, set[str]] = {}
+
+    def ancestors(self, scope: str) -> list[str]:
+        """The module `scope` and the modules around it, innermost first (root excluded):
+        for a.b.c that is [a.b.c, a.b, a]."""
+        chain = self._chains.get(scope)
+        if chain is None:
+            chain, key = [], scope
+            while key and key not in chain:
+                chain.append(key)
+                info = self.modules.get(key)
+                key = info.parent if info is not None else None
+            self._chains[scope] = chain
+        return chain
+
+    def within(self, module: str, scope: str | None) -> bool:
+        """Is an op owned by `scope` inside `module` (the module itself or a descendant)?"""
+        if scope is None:
+            return False
+        found = self._sets.get(scope)
+        if found is None:
+            found = self._sets[scope] = set(self.ancestors(scope))
+        return module in found
 
 
-def within(module: str, scope: str | None) -> bool:
-    """Is an op owned by `scope` inside `module` (the module itself or a descendant)?"""
-    return scope is not None and (scope == module or scope.startswith(module + "."))
-
-
-def module_boundaries(trace: Trace, ga: GraphAnalysis) -> tuple[dict[str, str], dict[str, list[str]]]:
+def module_boundaries(trace: Trace, ga: GraphAnalysis,
+                      lineage: Lineage | None = None) -> tuple[dict[str, str], dict[str, list[str]]]:
     """For every module: its output value (the last value it produces that is used outside it)
     and its input values (derived values it consumes that are produced outside it)."""
     outputs: dict[str, tuple[int, str]] = {}
     inputs: dict[str, list[str]] = {}
+    lineage = lineage or Lineage(trace.modules)
     scope_of = {op.index: op.scope for op in trace.ops}
     consumers: dict[str, list[str | None]] = {}
     for op in trace.ops:
         for v in ga.derived.get(op.index, []):
             consumers.setdefault(v, []).append(op.scope)
             made_in = scope_of.get(ga.producer[v]) if v in ga.producer else None
-            for anc in ancestors(op.scope):
-                if not within(anc, made_in):
+            for anc in lineage.ancestors(op.scope):
+                if not lineage.within(anc, made_in):
                     lst = inputs.setdefault(anc, [])
                     if v not in lst:
                         lst.append(v)
@@ -244,8 +267,8 @@ def module_boundaries(trace: Trace, ga: GraphAnalysis) -> tuple[dict[str, str], 
         if v not in ga.producer:
             continue
         idx = ga.producer[v]
-        for anc in ancestors(scope_of[idx]):
-            if any(not within(anc, u) for u in users) and idx >= outputs.get(anc, (-1, ""))[0]:
+        for anc in lineage.ancestors(scope_of[idx]):
+            if any(not lineage.within(anc, u) for u in users) and idx >= outputs.get(anc, (-1, ""))[0]:
                 outputs[anc] = (idx, v)
     out = {name: v for name, (_, v) in outputs.items()}
     for v in trace.outputs:

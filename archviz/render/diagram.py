@@ -3,10 +3,15 @@
 Levels: 'layers' shows every conv/pool/linear/merge node; 'blocks' contracts each recognised block
 (residual, inception, dense block, transition, ...) into one node, optionally folding consecutive
 blocks of the same type in the same stage into one 'xN' node. Merges are drawn as their own small
-nodes: '+' for residual add (blue), 'C' for concatenation (purple), 'x' for gating multiply."""
+nodes: '+' for residual add (blue), 'C' for concatenation (purple), 'x' for gating multiply.
+
+Module names are user text: node ids are indexes, and every name reaches dot escaped twice over, for
+HTML-like labels (entities) and for graphviz's escString (backslashes, so "\\N" or "\\G" in a name
+is never expanded); control characters are shown as escapes (`printable`)."""
 
 from __future__ import annotations
 
+import functools
 import html
 import os
 import tempfile
@@ -16,7 +21,7 @@ from typing import Any
 
 from ..errors import ArchvizError
 from ..record import Profile
-from .numbers import grouped, human, pair, shape
+from .numbers import grouped, human, pair, printable, shape
 
 SHOWN = {"conv", "linear", "pool", "merge"}
 MERGE_STYLE = {"add": ("+", "#1f77b4"), "concat": ("C", "#9467bd"), "mul": ("×", "#2ca02c")}
@@ -30,7 +35,7 @@ RAMP = ["#fff7ec", "#fee8c8", "#fdd49e", "#fdbb84", "#fc8d59", "#ef6548", "#d730
 class Unit:
     """One drawn node: a layer, a block, or a folded run of blocks."""
 
-    key: str
+    key: str                   # graphviz node id: "blk3", "op12" (never user text)
     label: str
     kind: str
     type: str
@@ -44,6 +49,8 @@ class Unit:
     depth: int = 0
     count: int = 1
     members: list[str] = field(default_factory=list)
+    module: str | None = None  # the module drawn (a layer row's name), None for a root-level op
+    parent: str | None = None  # that module's parent row (from the `parent` column)
 
 
 def ramp_colour(share: float, top: float) -> tuple[str, str]:
@@ -57,22 +64,26 @@ def _units(profile: Profile, level: str) -> tuple[dict[int, str], dict[str, Unit
     owner: dict[int, str] = {}
     units: dict[str, Unit] = {}
     blocks = {b["name"]: b for b in profile.top_blocks()} if level == "blocks" else {}
+    block_ids = {name: i for i, name in enumerate(blocks)}
+    parents = {r["name"]: r.get("parent") for r in profile.layers}
     for n in profile.graph:
         blk = n.get("block") if level == "blocks" else None
         if blk in blocks:
-            key = f"blk_{blk}"
+            key = f"blk{block_ids[blk]}"
             if key not in units:
                 b = blocks[blk]
                 units[key] = Unit(key, blk, b["kind"], b["type"], b["macs"], b["params"], b["out_shape"],
                                   b["rf_out"], b["effective_stride"], b["merge"], b["skip"],
-                                  b.get("depth_out") or 0, members=[blk])
+                                  b.get("depth_out") or 0, members=[blk], module=blk,
+                                  parent=parents.get(blk))
             owner[n["i"]] = key
         elif n["cat"] in SHOWN:
             key = f"op{n['i']}"
-            name = n["scope"] or n["op"]
+            module = n["scope"] or None
             kind = "merge" if n["cat"] == "merge" else n["cat"]
-            units[key] = Unit(key, name, kind, n["op"], n["macs"], 0, n["shape"], n["receptive_field"],
-                              n["effective_stride"], n.get("merge"), None, n.get("depth") or 0)
+            units[key] = Unit(key, module or n["op"], kind, n["op"], n["macs"], 0, n["shape"],
+                              n["receptive_field"], n["effective_stride"], n.get("merge"), None,
+                              n.get("depth") or 0, module=module, parent=parents.get(module or ""))
             owner[n["i"]] = key
     _attach_layer_params(profile, units)
     return owner, units
@@ -82,7 +93,7 @@ def _attach_layer_params(profile: Profile, units: dict[str, Unit]) -> None:
     """Layer units take their module's class name and (for weighted layers) its parameters."""
     rows = {r["name"]: r for r in profile.layers}
     for u in units.values():
-        row = rows.get(u.label)
+        row = rows.get(u.module) if u.module else None
         if u.key.startswith("op") and row is not None:
             u.type = row["type"] if u.kind != "merge" else u.type
             if u.kind in ("conv", "linear"):
@@ -127,16 +138,23 @@ def _edges(profile: Profile, owner: dict[int, str]) -> list[tuple[str, str, int]
     return [(a, b, d) for (a, b), d in edges.items()]
 
 
+def _own_name(name: str, parent: str | None) -> str:
+    """A module's own part of its row name: the name past its parent's ("layer1.2" -> "2")."""
+    if parent and name.startswith(parent + ".") and len(name) > len(parent) + 1:
+        return name[len(parent) + 1:]
+    return name
+
+
 def _fold(units: dict[str, Unit], edges: list[tuple[str, str, int]]) -> tuple[dict[str, Unit], list]:
-    """Fold runs of consecutive blocks of one type inside one parent module into 'xN' units."""
+    """Fold runs of consecutive blocks of one type inside one parent module into 'xN' units
+    (the parent read from the layer rows' `parent` column, never from the names)."""
     order = [k for k in units]
     group: dict[str, str] = {}
     prev: Unit | None = None
     for key in order:
         u = units[key]
-        parent = u.label.rsplit(".", 1)[0] if "." in u.label else ""
-        if (prev and u.key.startswith("blk_") and prev.key.startswith("blk_") and u.type == prev.type
-                and (prev.label.rsplit(".", 1)[0] if "." in prev.label else "") == parent):
+        if (prev and u.key.startswith("blk") and prev.key.startswith("blk") and u.type == prev.type
+                and prev.parent == u.parent):
             g = units[group[prev.key]]
             g.count += 1
             g.macs += u.macs
@@ -151,7 +169,7 @@ def _fold(units: dict[str, Unit], edges: list[tuple[str, str, int]]) -> tuple[di
     folded = {k: u for k, u in units.items() if group[k] == k}
     for u in folded.values():
         if u.count > 1:
-            u.label = f"{u.members[0]} … {u.members[-1].rsplit('.', 1)[-1]}"
+            u.label = f"{u.members[0]} … {_own_name(u.members[-1], u.parent)}"
     new_edges = {}
     for a, b, d in edges:
         a2, b2 = group.get(a, a), group.get(b, b)
@@ -160,8 +178,15 @@ def _fold(units: dict[str, Unit], edges: list[tuple[str, str, int]]) -> tuple[di
     return folded, [(a, b, d) for (a, b), d in new_edges.items()]
 
 
+def dot_text(text: Any, backslashes: int = 2) -> str:
+    """User text for a quoted dot attribute or an HTML-like label: control characters shown as
+    escapes, then entity-escaped (dot decodes entities in labels and tooltips) and each backslash
+    repeated `backslashes` times (dot reads escString escapes such as \\N, \\G, \\L and \\\\)."""
+    return html.escape(printable(text)).replace("\\", "\\" * backslashes)
+
+
 def _label(u: Unit, total_macs: float) -> str:
-    e = html.escape
+    e = dot_text
     title = e(u.label) + (f" ×{u.count}" if u.count > 1 else "")
     lines = [f'<B>{title}</B>', f'<FONT POINT-SIZE="9">{e(u.type)} · {e(u.kind)}</FONT>']
     stats = f"out {shape(u.shape)}"
@@ -173,10 +198,11 @@ def _label(u: Unit, total_macs: float) -> str:
     return "<" + "<BR/>".join(lines) + ">"
 
 
-def _tooltip(u: Unit, total_macs: float) -> str:
+def _tooltip(u: Unit, total_macs: float, backslashes: int) -> str:
     share = 100 * u.macs / total_macs if total_macs else 0
-    parts = [u.label + (f" (x{u.count}: {', '.join(u.members)})" if u.count > 1 else ""),
-             f"type {u.type} ({u.kind})", f"output {shape(u.shape)}", f"params {grouped(u.params)}",
+    e = lambda text: dot_text(text, backslashes)  # noqa: E731
+    parts = [e(u.label) + (f" (x{u.count}: {e(', '.join(u.members))})" if u.count > 1 else ""),
+             f"type {e(u.type)} ({e(u.kind)})", f"output {shape(u.shape)}", f"params {grouped(u.params)}",
              f"MACs {grouped(u.macs)} ({share:.2f}% of model); FLOPs {grouped(2 * u.macs)}",
              f"receptive field {pair(u.rf)}, effective stride {pair(u.stride)}"]
     if u.merge:
@@ -198,11 +224,14 @@ def build_digraph(profile: Profile, level: str = "blocks", rankdir: str = "TB", 
         units, edges = _fold(units, edges)
     total = float(profile.totals["macs"]) or 1.0
     top = max((u.macs / total for u in units.values() if u.kind != "merge"), default=0.0)
+    tip = tooltip_backslashes()
 
-    g = graphviz.Digraph(profile.model, graph_attr={
+    # The graph's name is a dot ID, where dot decodes entities but reads no escString: entities
+    # only, backslashes included, so none can escape the closing quote.
+    g = graphviz.Digraph(html.escape(printable(profile.model)).replace("\\", "&#92;"), graph_attr={
         "rankdir": rankdir, "bgcolor": "white", "fontname": "DejaVu Sans", "nodesep": "0.25",
-        "ranksep": "0.3", "label": html.escape(f"{profile.model} · input {shape(profile.input_shape)} · "
-                                               f"{level} level"), "labelloc": "t", "fontsize": "16"},
+        "ranksep": "0.3", "label": dot_text(f"{profile.model} · input {shape(profile.input_shape)} · "
+                                            f"{level} level"), "labelloc": "t", "fontsize": "16"},
         node_attr={"fontname": "DejaVu Sans", "fontsize": "10", "shape": "box", "style": "rounded,filled",
                    "penwidth": "0.8", "color": "#555555"},
         edge_attr={"color": "#666666", "arrowsize": "0.6"})
@@ -215,20 +244,21 @@ def build_digraph(profile: Profile, level: str = "blocks", rankdir: str = "TB", 
         if u.kind == "merge":
             sym, col = MERGE_STYLE.get(u.merge or "", ("?", "#7f7f7f"))
             g.node(u.key, sym, shape="circle", width="0.35", fixedsize="true", fillcolor="white",
-                   color=col, fontcolor=col, penwidth="1.6", fontsize="14", tooltip=_tooltip(u, total),
+                   color=col, fontcolor=col, penwidth="1.6", fontsize="14", tooltip=_tooltip(u, total, tip),
                    id=f"node-{u.key}", **{"class": f"merge merge-{u.merge}"})
             continue
         fill, ink = ramp_colour(u.macs / total, top)
         kind_class = u.kind.replace(" ", "-")
-        g.node(u.key, _label(u, total), fillcolor=fill, fontcolor=ink, tooltip=_tooltip(u, total),
+        g.node(u.key, _label(u, total), fillcolor=fill, fontcolor=ink, tooltip=_tooltip(u, total, tip),
                id=f"node-{u.key}",
-               **{"class": f"{'block' if u.key.startswith('block:') else 'layer'} {kind_class}"
+               **{"class": f"{'block' if u.key.startswith('blk') else 'layer'} {kind_class}"
                            + (" folded" if u.count > 1 else "")})
         if level == "blocks" and u.merge:  # the block's own merge, drawn after it
             sym, col = MERGE_STYLE.get(u.merge.split("+")[0], ("?", "#7f7f7f"))
             m = f"{u.key}_merge"
             g.node(m, sym, shape="circle", width="0.3", fixedsize="true", fillcolor="white", color=col,
-                   fontcolor=col, penwidth="1.6", fontsize="13", tooltip=f"{u.label}: {u.merge}",
+                   fontcolor=col, penwidth="1.6", fontsize="13",
+                   tooltip=f"{dot_text(u.label, tip)}: {dot_text(u.merge, tip)}",
                    id=f"merge-{u.key}", **{"class": f"merge merge-{u.merge}"})
             g.edge(u.key, m, color=col)
             after[u.key] = m
@@ -255,6 +285,26 @@ def build_digraph(profile: Profile, level: str = "blocks", rankdir: str = "TB", 
     if len(units) > BIG_GRAPH:  # bound dot's network-simplex passes: DenseNet-201 layers took >15 min
         g.graph_attr.update(nslimit="0.5", nslimit1="0.5", mclimit="0.5", splines="line")
     return g
+
+
+@functools.lru_cache(maxsize=1)
+def tooltip_backslashes() -> int:
+    """How many backslashes a tooltip needs per literal one. escString says 2 (as labels do), and
+    newer graphviz agrees; graphviz 2.43 unescapes tooltips once more before expanding \\N and
+    \\G, so it needs 4. Asked of the installed `dot` once; 2 where there is none."""
+    import shutil
+    import subprocess
+
+    dot = shutil.which("dot")
+    if dot is None:
+        return 2
+    probe = 'digraph probe { a [tooltip="\\\\N"] }'  # one escaped backslash, then N
+    try:
+        svg = subprocess.run([dot, "-Tsvg"], input=probe.encode(), capture_output=True,
+                             timeout=30).stdout.decode(errors="replace")
+    except (OSError, subprocess.SubprocessError):
+        return 2
+    return 2 if 'xlink:title="\\N"' in svg else 4
 
 
 def _depth_of(u: Unit | None) -> int:

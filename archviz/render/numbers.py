@@ -1,8 +1,30 @@
-"""Number formatting shared by every face."""
+"""Number formatting shared by every face, and `printable` for the text that comes from users."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
+
+# C0 controls, DEL, C1 controls, line/paragraph separators, the bidi controls (embeddings,
+# overrides, isolates, marks) and lone surrogates (unencodable): shown escaped, never sent to a
+# terminal, file or layout engine.
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]")
+_SHORT = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape_char(m: re.Match) -> str:
+    c = m.group()
+    if c in _SHORT:
+        return _SHORT[c]
+    return f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}"
+
+
+def printable(text: Any) -> str:
+    """User-derived text (module names, types, model names) made safe to show: control and bidi
+    characters become visible escapes (ESC -> the four characters \\x1b, newline -> \\n,
+    U+202E -> \\u202e); everything else, backslashes included, is kept as it is."""
+    text = "" if text is None else str(text)
+    return _UNPRINTABLE.sub(_escape_char, text)
 
 
 def human(n: float | int | None, digits: int = 2) -> str:

@@ -13,7 +13,7 @@ from ..build import shape_text
 from ..record import Profile
 from . import ASSETS, charts
 from .diagram import svg_text, write_atomic
-from .numbers import grouped, human, pair, shape
+from .numbers import grouped, human, pair, printable, shape
 
 COLUMNS = [("name", "Layer", "str", True), ("type", "Type", "str", True), ("output_shape", "Output", "str", False),
            ("params", "Params", "num", False), ("macs", "MACs", "num", False), ("flops", "FLOPs", "num", False),
@@ -38,9 +38,9 @@ def _cell(col: str, v: Any, level: int) -> dict[str, Any]:
     elif col == "output_shape":
         text = shape(v)
     elif col == "name":
-        text = "\u00a0\u00a0" * max(level - 1, 0) + str(v)
+        text = "\u00a0\u00a0" * max(level - 1, 0) + printable(v)
     else:
-        text = "" if v is None else str(v)
+        text = "" if v is None else printable(v)  # jinja escapes HTML; controls shown escaped
     return {"text": text, "sort": _sort_key(col, v)}
 
 

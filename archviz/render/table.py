@@ -1,14 +1,19 @@
-"""Terminal and text faces of a Profile: rich table, CSV, Markdown, JSON."""
+"""Terminal and text faces of a Profile: rich table, CSV, Markdown, JSON.
+
+Every user-derived string (module names and types, block names, the model name) goes through
+`printable` in the table, CSV and Markdown, and into rich only as `Text` (never parsed as markup);
+JSON keeps the raw data (json.dumps escapes control characters itself)."""
 
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 from typing import Any
 
 from ..record import Profile
-from .numbers import grouped, human, pair, shape
+from .numbers import grouped, human, pair, printable, shape
 
 TEXT_COLUMNS = ["name", "type", "output_shape", "params", "macs", "flops", "activations",
                 "receptive_field", "effective_stride", "depth", "block"]
@@ -25,7 +30,7 @@ def cell(col: str, v: Any) -> str:
         return shape(v)
     if v is None:
         return ""
-    return str(v)
+    return printable(v)
 
 
 def to_csv(profile: Profile, depth: int | None) -> str:
@@ -38,11 +43,16 @@ def to_csv(profile: Profile, depth: int | None) -> str:
     return buf.getvalue()
 
 
+def markdown_text(text: str) -> str:
+    """A table cell as Markdown text: no column break, no raw HTML for a Markdown renderer."""
+    return html.escape(text, quote=False).replace("|", "\\|")
+
+
 def to_markdown(profile: Profile, depth: int | None) -> str:
-    lines = [f"# {profile.model} ({shape(profile.input_shape)})", "",
+    lines = [f"# {markdown_text(printable(profile.model))} ({shape(profile.input_shape)})", "",
              "| " + " | ".join(TEXT_COLUMNS) + " |", "|" + "---|" * len(TEXT_COLUMNS)]
     for r in rows_at_depth(profile, depth):
-        vals = [cell(c, r[c]).replace("|", "\\|") for c in TEXT_COLUMNS]
+        vals = [markdown_text(cell(c, r[c])) for c in TEXT_COLUMNS]
         lines.append("| " + " | ".join(vals) + " |")
     lines += ["", *summary_lines(profile)]
     return "\n".join(lines) + "\n"
@@ -50,8 +60,8 @@ def to_markdown(profile: Profile, depth: int | None) -> str:
 
 def to_json(profile: Profile, depth: int | None) -> str:
     data = profile.contract()
-    data["layers"] = [{k: r[k] for k in (*TEXT_COLUMNS, "level", "effective_padding", "conv_linear_macs")}
-                      for r in rows_at_depth(profile, depth)]
+    keys = (*TEXT_COLUMNS, "level", "parent", "effective_padding", "conv_linear_macs")
+    data["layers"] = [{k: r[k] for k in keys} for r in rows_at_depth(profile, depth)]
     return json.dumps(data, indent=2)
 
 
@@ -61,19 +71,20 @@ def summary_lines(profile: Profile) -> list[str]:
         f"Params {grouped(t['params'])} | MACs {human(t['macs'])} | FLOPs {human(t['flops'])} "
         f"(= 2 x MACs) | conv+linear MACs {human(t['conv_linear_macs'])} | activations {human(t['activations'])}",
         f"Depth {t['depth']} weighted layers | receptive field {pair(t['receptive_field'])} px, "
-        f"effective stride {pair(t['effective_stride'])} (at {t.get('receptive_field_at') or 'model'})",
+        f"effective stride {pair(t['effective_stride'])} (at {printable(t.get('receptive_field_at') or 'model')})",
         "MACs: one multiply-add = 1 (fvcore); FLOPs = 2 x MACs; pooling/elementwise conventions in --format json 'conventions'.",
     ]
     if profile.uncounted_ops:
-        out.append("Uncounted ops: " + ", ".join(f"{k} x{v}" for k, v in profile.uncounted_ops.items()))
+        out.append("Uncounted ops: " + ", ".join(f"{printable(k)} x{v}" for k, v in profile.uncounted_ops.items()))
     return out
 
 
 def rich_table(profile: Profile, depth: int | None):
     from rich.table import Table
+    from rich.text import Text
 
-    t = Table(title=f"{profile.model} · input {shape(profile.input_shape)}", title_style="bold",
-              caption="\n".join(summary_lines(profile)), caption_justify="left",
+    t = Table(title=Text(f"{printable(profile.model)} · input {shape(profile.input_shape)}"),
+              title_style="bold", caption=Text("\n".join(summary_lines(profile))), caption_justify="left",
               header_style="bold cyan", show_lines=False, pad_edge=False)
     for col, just in (("Layer", "left"), ("Type", "left"), ("Output", "right"), ("Params", "right"),
                       ("MACs", "right"), ("FLOPs", "right"), ("Act.", "right"), ("RF", "right"),
@@ -82,10 +93,11 @@ def rich_table(profile: Profile, depth: int | None):
     for r in rows_at_depth(profile, depth):
         indent = "  " * max(r["level"] - 1, 0)
         style = "bold" if r["level"] == 0 else ("dim" if r["macs"] == 0 and r["params"] == 0 else None)
-        t.add_row(indent + r["name"], r["type"], shape(r["output_shape"]), human(r["params"]),
-                  human(r["macs"]), human(r["flops"]), human(r["activations"]),
-                  pair(r["receptive_field"]), pair(r["effective_stride"]),
-                  "" if r["depth"] is None else str(r["depth"]), r["block"] or "", style=style)
+        cells = [indent + printable(r["name"]), printable(r["type"]), shape(r["output_shape"]),
+                 human(r["params"]), human(r["macs"]), human(r["flops"]), human(r["activations"]),
+                 pair(r["receptive_field"]), pair(r["effective_stride"]),
+                 "" if r["depth"] is None else str(r["depth"]), printable(r["block"] or "")]
+        t.add_row(*(Text(c) for c in cells), style=style)
     return t
 
 

@@ -1,0 +1,103 @@
+"""Serving the dashboard: a production WSGI server (waitress: pure Python, a thread pool) behind a
+Host-header check, so a web page the user visits cannot reach the dashboard by DNS rebinding."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+WILDCARDS = frozenset({"0.0.0.0", "::", ""})
+
+
+@dataclass(frozen=True)
+class ServerOptions:
+    """What `archviz dashboard` passes to waitress; the defaults hold 500 simultaneous connections."""
+
+    host: str = "127.0.0.1"
+    port: int = 8050
+    threads: int = 8
+    backlog: int = 2048
+    connection_limit: int = 1000
+    allow_hosts: tuple[str, ...] = field(default_factory=tuple)
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def allowed_hosts(bound: str, extra: Iterable[str] = ()) -> frozenset[str]:
+    """Host names a request may carry. Bound to loopback: localhost and the loopback address only.
+    Bound to one address: that address. Bound to all interfaces: loopback names plus --allow-host."""
+    names = {h.strip().lower().strip("[]") for h in extra if h.strip()}
+    bound = bound.strip().lower().strip("[]")
+    if is_loopback(bound):
+        names |= {"localhost", "127.0.0.1"} | ({bound} if bound == "::1" else set())
+    elif bound in WILDCARDS:
+        names |= {"localhost", "127.0.0.1"}
+    else:
+        names.add(bound)
+    return frozenset(names)
+
+
+def host_name(header: str | None) -> str:
+    """'example.com:8050' -> 'example.com'; '[::1]:8050' -> '::1' (lower case, port dropped)."""
+    h = (header or "").strip().lower()
+    if h.startswith("["):
+        return h[1:h.find("]")] if "]" in h else h
+    return h.rsplit(":", 1)[0] if h.count(":") == 1 else h
+
+
+def guard_hosts(server: Any, allowed: frozenset[str]) -> None:
+    """Refuse (403) every request whose Host header is not one of `allowed`."""
+    from flask import Response, request
+
+    @server.before_request
+    def _check_host():
+        name = host_name(request.headers.get("Host"))
+        if name not in allowed:
+            return Response(f"archviz dashboard: Host {name[:100]!r} is not allowed "
+                            "(start it with --allow-host NAME to serve that name)\n",
+                            status=403, mimetype="text/plain")
+        return None
+
+
+def guard_errors(server: Any) -> None:
+    """A request Dash cannot parse gets a 400 with one line, never a 500 or a traceback."""
+    from flask import Response
+    from werkzeug.exceptions import HTTPException
+
+    @server.errorhandler(Exception)
+    def _bad_request(exc: Exception):
+        if isinstance(exc, HTTPException):
+            return exc
+        logging.getLogger("archviz.dashboard").warning("refused a malformed request: %s: %s",
+                                                       type(exc).__name__, str(exc)[:200])
+        return Response("archviz dashboard: malformed request\n", status=400, mimetype="text/plain")
+
+
+def serve(app: Any, options: ServerOptions) -> None:
+    """Run `app` (a Dash app) under waitress until interrupted."""
+    from waitress import serve as waitress_serve
+
+    guard_hosts(app.server, allowed_hosts(options.host, options.allow_hosts))
+    guard_errors(app.server)
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # "task queue depth" under load
+    print(f"archviz dashboard: http://{_url_host(options.host)}:{options.port}/ "
+          f"(waitress, {options.threads} threads)", flush=True)
+    sys.stdout.flush()
+    waitress_serve(app.server, host=options.host, port=options.port, threads=options.threads,
+                   backlog=options.backlog, connection_limit=options.connection_limit,
+                   ident="archviz", _quiet=True)
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host

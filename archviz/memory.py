@@ -1,0 +1,125 @@
+"""The memory budget: an input whose trace would not fit is refused in one line, before anything big
+is allocated.
+
+Tracing runs the model for real on the CPU, so its cost is the parameters plus the peak of live
+activations. The peak is measured by running the model on the meta device (shapes only, no memory)
+under a dispatch mode that adds each new tensor's bytes when it is made and subtracts them when it
+is freed. On VGG-16 at 1024 px this gives 805 MB; the real trace's resident memory grew by 812 MB."""
+
+from __future__ import annotations
+
+import os
+import weakref
+from dataclasses import dataclass
+from math import prod
+from typing import Any
+
+from .errors import ArchvizError
+
+DEFAULT_BUDGET = 8 * 2**30   # bytes; at most half the machine's memory (see budget_bytes)
+_UNITS = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
+
+
+def parse_bytes(text: str) -> int:
+    """'8G' -> 8 GiB, '512m' -> 512 MiB, '1000000' -> bytes."""
+    t = text.strip().lower().removesuffix("ib").removesuffix("b")
+    unit = t[-1] if t and t[-1] in _UNITS else ""
+    number = t[: len(t) - len(unit)]
+    try:
+        value = float(number) * _UNITS[unit]
+    except ValueError:
+        raise ArchvizError(f"ARCHVIZ_MEMORY_BUDGET={text!r} is not a size such as 8G or 512M", 2) from None
+    if not 0 < value < 2**62:
+        raise ArchvizError(f"ARCHVIZ_MEMORY_BUDGET={text!r} must be positive", 2)
+    return int(value)
+
+
+def physical_memory() -> int | None:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def budget_bytes() -> int:
+    """ARCHVIZ_MEMORY_BUDGET, else 8 GiB or half the machine's memory, whichever is less."""
+    env = os.environ.get("ARCHVIZ_MEMORY_BUDGET")
+    if env:
+        return parse_bytes(env)
+    phys = physical_memory()
+    return min(DEFAULT_BUDGET, phys // 2) if phys else DEFAULT_BUDGET
+
+
+def gb(n: float) -> str:
+    return f"{n / 1e9:,.1f} GB" if n >= 1e8 else f"{n / 1e6:,.0f} MB"
+
+
+@dataclass
+class PeakMeter:
+    """Live and peak bytes of the tensors an operator run creates (views share their base's bytes)."""
+
+    live: int = 0
+    peak: int = 0
+
+    def add(self, tensor: Any) -> None:
+        if tensor._is_view():
+            return
+        n = tensor.untyped_storage().nbytes()
+        self.live += n
+        self.peak = max(self.peak, self.live)
+        weakref.finalize(tensor, self._free, n)
+
+    def _free(self, n: int) -> None:
+        self.live -= n
+
+
+def meta_activation_peak(model: Any, input_shape: list[int]) -> int | None:
+    """Peak bytes of live activations for one forward of a meta-device `model`, or None when the
+    model cannot run on the meta device (data-dependent control flow, ops without meta kernels)."""
+    import torch
+    from torch.utils._python_dispatch import TorchDispatchMode
+    from torch.utils._pytree import tree_flatten
+
+    meter = PeakMeter()
+
+    class Meter(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            for t in tree_flatten(out)[0]:
+                if isinstance(t, torch.Tensor):
+                    meter.add(t)
+            return out
+
+    try:
+        x = torch.zeros(*input_shape, device="meta")
+        meter.add(x)
+        with torch.no_grad(), Meter():
+            model(x)
+    except Exception:
+        return None
+    return meter.peak
+
+
+def check_input(input_shape: list[int], itemsize: int = 4) -> None:
+    """Refuse at once an input tensor that alone exceeds the budget (no model needed)."""
+    need = prod(input_shape) * itemsize
+    budget = budget_bytes()
+    if need > budget:
+        raise ArchvizError(f"input {'x'.join(map(str, input_shape))} alone needs {gb(need)}, over the "
+                           f"memory budget of {gb(budget)} (set ARCHVIZ_MEMORY_BUDGET to change it)", 2)
+
+
+def check_model(model: Any, input_shape: list[int]) -> int | None:
+    """Refuse a meta-device model whose parameters plus peak activations exceed the budget; returns
+    the estimate in bytes (None when the meta run was not possible: only the input was checked)."""
+    check_input(input_shape)
+    peak = meta_activation_peak(model, input_shape)
+    if peak is None:
+        return None
+    weights = sum(t.numel() * t.element_size() for t in (*model.parameters(), *model.buffers()))
+    budget = budget_bytes()
+    if peak + weights > budget:
+        raise ArchvizError(f"input {'x'.join(map(str, input_shape))} needs about {gb(peak)} of activations "
+                           f"at their peak plus {gb(weights)} of weights, over the memory budget of "
+                           f"{gb(budget)} (set ARCHVIZ_MEMORY_BUDGET to change it)", 2)
+    return peak + weights

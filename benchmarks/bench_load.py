@@ -1,0 +1,89 @@
+"""Load on the dashboard over loopback: N simultaneous connections (default 500), each one request,
+half a page layout and half a warm Explorer callback. Prints requests, errors (resets, refusals,
+non-200 answers), p50, p95 and max latency. Bounded: every request has a 120 s timeout.
+
+    python benchmarks/bench_load.py [N]"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sys
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from dash_client import EXPLORER_OUTPUT, DashServer, call, callback_payload  # noqa: E402
+
+
+def percentile(xs: list[float], q: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))] if xs else float("nan")
+
+
+def requests_for(port: int) -> list[bytes]:
+    host = f"127.0.0.1:{port}"
+    body = json.dumps(callback_payload(EXPLORER_OUTPUT, {"ex-model.value": "resnet50",
+                                                         "ex-size.value": None})).encode()
+    layout = f"GET /_dash-layout HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode()
+    explorer = (f"POST /_dash-update-component HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n"
+                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body
+    return [layout, explorer]
+
+
+def one(port: int, request: bytes, start: threading.Event, out: list, errors: list) -> None:
+    """Connect at once, wait for the common start, send, read to the end."""
+    try:
+        s = socket.create_connection(("127.0.0.1", port), timeout=120)
+    except OSError as exc:
+        errors.append(f"connect: {exc!r}")
+        return
+    with s:
+        start.wait()
+        t0 = time.perf_counter()
+        try:
+            s.sendall(request)
+            chunks = []
+            while chunk := s.recv(65536):
+                chunks.append(chunk)
+            head = b"".join(chunks)[:12]
+            if not head.startswith(b"HTTP/1.1 200"):
+                errors.append(f"answer {head!r}")
+                return
+            out.append(time.perf_counter() - t0)
+        except OSError as exc:
+            errors.append(f"io: {exc!r}")
+
+
+def main(n: int = 500) -> None:
+    server = DashServer(env=dict(os.environ))
+    try:
+        call(server.url, EXPLORER_OUTPUT, {"ex-model.value": "resnet50", "ex-size.value": None})  # warm
+        reqs = requests_for(server.port)
+        start, times, errors = threading.Event(), [], []
+        threads = [threading.Thread(target=one, args=(server.port, reqs[i % 2], start, times, errors))
+                   for i in range(n)]
+        for t in threads:
+            t.start()
+        time.sleep(1.0)  # every connection open (accepted or queued) before the first byte is sent
+        t0 = time.perf_counter()
+        start.set()
+        for t in threads:
+            t.join(timeout=180)
+        wall = time.perf_counter() - t0
+        print(f"{n} simultaneous connections (half /_dash-layout, half Explorer resnet50 callback), "
+              f"waitress {8} threads")
+        print(f"requests {n}  answered {len(times)}  errors {len(errors)}  wall {wall:.2f} s  "
+              f"p50 {1e3 * percentile(times, 0.5):.0f} ms  p95 {1e3 * percentile(times, 0.95):.0f} ms  "
+              f"max {1e3 * max(times, default=float('nan')):.0f} ms")
+        for e in sorted(set(errors))[:5]:
+            print("  error:", e)
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 500)

@@ -1,0 +1,136 @@
+"""Bounds and exits: every bad input is one line on stderr and a non-zero exit, within seconds, and
+nothing huge is allocated before the memory budget is checked."""
+
+import json
+import time
+
+import pytest
+
+from archviz.build import parse_input_shape
+from archviz.errors import ArchvizError
+from archviz.memory import budget_bytes, meta_activation_peak, parse_bytes
+from conftest import run_cli
+
+USER_CODE = '''
+import sys
+import torch.nn as nn
+
+def exits():
+    sys.exit(7)
+
+def exits_zero():
+    raise SystemExit
+
+def interrupts():
+    raise KeyboardInterrupt
+
+def multiline():
+    raise ValueError("first line\\nsecond line\\n\\nthird")
+
+class ExitInForward(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+
+    def forward(self, x):
+        if x.device.type != "meta":
+            sys.exit(5)
+        return self.conv(x)
+
+def exits_in_forward():
+    return ExitInForward()
+
+def tiny():
+    return nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU())
+'''
+
+
+@pytest.fixture(scope="module")
+def user_code(tmp_path_factory):
+    path = tmp_path_factory.mktemp("user") / "user_models.py"
+    path.write_text(USER_CODE)
+    return path
+
+
+def one_error_line(r, code=None):
+    lines = r.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("archviz: error: "), r.stderr
+    assert r.returncode != 0 and (code is None or r.returncode == code), r.returncode
+    return lines[0]
+
+
+@pytest.mark.parametrize("fn,words,code", [
+    ("exits", "called exit(7)", 1), ("exits_zero", "called exit(None)", 1),
+    ("interrupts", "interrupted", 130), ("multiline", "first line | second line | third", 1),
+    ("exits_in_forward", "called exit(5)", 1),
+])
+def test_user_code_exits_and_interrupts_are_one_line(user_code, fn, words, code):
+    r = run_cli("profile", f"{user_code}:{fn}", "--input", "1x3x16x16")
+    assert words in one_error_line(r, code)
+
+
+def test_huge_input_is_refused_at_once_without_allocating():
+    t0 = time.time()
+    r = run_cli("profile", "resnet18", "--input", "1x3x30000x30000", "--no-cache")
+    line = one_error_line(r, 2)
+    assert "alone needs 10.8 GB" in line and "ARCHVIZ_MEMORY_BUDGET" in line
+    # activations, not the input, exceed the budget: found on the meta device, no storage made
+    r = run_cli("profile", "vgg16", "--input", "1x3x4000x4000", "--no-cache")
+    assert "needs about 12.5 GB of activations" in one_error_line(r, 2)
+    assert time.time() - t0 < 120  # a bound on a hang, not a speed goal
+
+
+def test_budget_is_configurable_and_stated(user_code):
+    r = run_cli("profile", f"{user_code}:tiny", "--input", "1x3x64x64", env={"ARCHVIZ_MEMORY_BUDGET": "100k"})
+    line = one_error_line(r, 2)
+    assert "over the memory budget of" in line
+    r = run_cli("profile", f"{user_code}:tiny", "--input", "1x3x64x64", "-f", "json",
+                env={"ARCHVIZ_MEMORY_BUDGET": "1G"})
+    assert r.returncode == 0 and json.loads(r.stdout)["totals"]["params"] == 8 * 3 * 9 + 8
+    r = run_cli("profile", f"{user_code}:tiny", env={"ARCHVIZ_MEMORY_BUDGET": "lots"})
+    assert "is not a size" in one_error_line(r, 2)
+
+
+def test_meta_peak_matches_hand_count():
+    """conv 3->8 (3x3, no padding) on 1x3x64x64: the input (3*64*64) and output (8*62*62) live
+    together, then the ReLU output (8*62*62) is made while the conv output is still held."""
+    import torch.nn as nn
+
+    import torch
+
+    with torch.device("meta"):
+        model = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU())
+    peak = meta_activation_peak(model, [1, 3, 64, 64])
+    assert peak == 4 * (3 * 64 * 64 + 8 * 62 * 62 + 8 * 62 * 62)
+
+
+def test_parse_bytes_and_default_budget():
+    assert parse_bytes("8G") == 8 * 2**30 and parse_bytes("512m") == 512 * 2**20
+    assert parse_bytes("1000") == 1000 and parse_bytes("2GiB") == 2 * 2**30
+    assert 0 < budget_bytes() <= 8 * 2**30
+
+
+@pytest.mark.parametrize("text", ["1x3x123456789012345678901x3", "99999999999", "1x3x2147483648x2"])
+def test_huge_integers_parse_cleanly(text):
+    with pytest.raises(ArchvizError, match="too large"):
+        parse_input_shape(text)
+    r = run_cli("profile", "resnet18", "--input", text)
+    assert "too large" in one_error_line(r, 2)
+
+
+@pytest.mark.parametrize("args,words", [
+    (("profile", "resnet18", "--depth", "-1"), "greater than or equal to 0"),
+    (("profile", "resnet18", "-f", "xml"), "'xml' is not one of"),
+    (("profile",), "Missing argument"),
+    (("frobnicate",), "No such command"),
+    (("dashboard", "--port", "0"), "--port"),
+    (("profile", "resnet18", "--input", "1x3x0x4"), "must be positive"),
+])
+def test_usage_errors_are_one_line(args, words):
+    assert words in one_error_line(run_cli(*args), 2)
+
+
+def test_depth_zero_is_the_model_row_only():
+    r = run_cli("profile", "resnet18", "--depth", "0", "-f", "json")
+    assert r.returncode == 0
+    assert [row["name"] for row in json.loads(r.stdout)["layers"]] == ["(model)"]

@@ -1,0 +1,211 @@
+"""The dashboard as a hostile client meets it: over real HTTP against a running server, every value is
+data (never code), bad fields get their own message and never a 500, foreign Host headers are refused,
+hits never wait behind tracing, and 500 simultaneous connections are all answered."""
+
+import json
+import os
+import socket
+import threading
+import time
+import urllib.request
+
+import pytest
+
+from archviz.dashboard import logic, serve
+from dash_client import (EXPLORER_OUTPUT, HISTORY_OUTPUT, LESSONS_OUTPUT, DashServer, call, callback_payload,
+                         history_inputs, lesson_inputs, post)
+
+
+@pytest.fixture(scope="module")
+def server(history_profiles):
+    srv = DashServer(env=dict(os.environ))
+    yield srv
+    srv.printed = srv.stop()
+
+
+def explorer(url, model, size=None):
+    return call(url, EXPLORER_OUTPUT, {"ex-model.value": model, "ex-size.value": size})
+
+
+def text_of(component) -> str:
+    """The text of a rendered Dash component dict (message divs)."""
+    if component is None:
+        return ""
+    if isinstance(component, str):
+        return component
+    children = component.get("props", {}).get("children")
+    return " ".join(text_of(c) for c in children) if isinstance(children, list) else text_of(children)
+
+
+# ---- code is never run -----------------------------------------------------------------------
+def test_factory_specs_are_refused_and_never_imported(server, tmp_path):
+    marker = tmp_path / "ran"
+    evil = tmp_path / "evil.py"
+    evil.write_text(f"open({str(marker)!r}, 'w').write('x')\ndef f():\n    open({str(marker)!r}, 'w')\n")
+    for spec in ("os:abort", f"{evil}:f", "evil:f", "archviz.cli:main", "tests/fixtures/toy_models.py:tiny"):
+        r = explorer(server.url, spec)
+        msg = text_of(r["ex-model-msg"]["children"])
+        assert "not a catalogue model" in msg and "does not load code" in msg, (spec, msg)
+        assert r["ex-table"]["data"] == []
+    assert not marker.exists()
+    assert server.proc.poll() is None  # os:abort did not kill it
+    cmp = call(server.url, "..cmp-message.children...cmp-table.data...cmp-table.columns...cmp-depth.figure..."
+                           "cmp-rf.figure...cmp-share.figure..", {"cmp-models.value": ["vgg16", f"{evil}:f"]})
+    assert "not a catalogue model" in text_of(cmp["cmp-message"]["children"])
+    assert not marker.exists()
+
+
+# ---- wrong values and wrong types: a message per field, never a 500 --------------------------
+@pytest.mark.parametrize("model,size,field,words", [
+    (123, None, "ex-model-msg", "catalogue name"),
+    (["resnet18"], None, "ex-model-msg", "catalogue name"),
+    ("resnet18", float("inf"), "ex-size-msg", "whole number"),
+    ("resnet18", "abc", "ex-size-msg", "whole number"),
+    ("resnet18", 4.5, "ex-size-msg", "whole number"),
+    ("resnet18", 100000, "ex-size-msg", "out of range"),
+    ("resnet18", True, "ex-size-msg", "whole number"),
+    ("resnt18", None, "ex-model-msg", "closest: resnet18"),
+])
+def test_explorer_bad_fields_get_their_own_message(server, model, size, field, words):
+    r = explorer(server.url, model, size)
+    assert words in text_of(r[field]["children"])
+    other = "ex-size-msg" if field == "ex-model-msg" else "ex-model-msg"
+    assert r[other]["children"] is None  # only the bad field is marked
+
+
+def test_raw_json_overflow_and_structural_garbage(server):
+    """1e309 in the raw body (Python reads it as inf) gets a message; a body Dash cannot parse gets
+    a 400 with one line, never a 500."""
+    body = json.dumps(callback_payload(EXPLORER_OUTPUT, {"ex-model.value": "resnet18", "ex-size.value": 1}))
+    status, raw = post(server.url, body.replace('"value": 1}', '"value": 1e309}').encode())
+    assert status == 200 and b"whole number" in raw
+    for garbage in (b"[]", b"{}", b"not json", b'{"output": 5, "inputs": 7}', b'{"output": "..x.y..", "outputs": []}'):
+        status, raw = post(server.url, garbage)
+        assert status in (400, 204) or status < 500, (garbage, status, raw)
+        assert b"Traceback" not in raw
+    r = call(server.url, HISTORY_OUTPUT, {"hist-metric.value": "bogus", "hist-scale.value": 7,
+                                          "hist-variants.value": ["vgg16", {"x": 1}]})
+    msg = text_of(r["hist-message"]["children"])
+    assert "'bogus' is not one of macs, flops" in msg and "7 is not one of log, linear" in msg
+    assert r["hist-bubble"]["figure"]["data"]  # fell back to the defaults, still drawn
+
+
+def test_lessons_fields_each_get_a_message_that_clears(server):
+    r = call(server.url, LESSONS_OUTPUT, lesson_inputs(1_000_000, 4, "x", None, 1e308))
+    msgs = {f: text_of(r[f"ls-{f}-msg"]["children"]) for f in ("channels", "kernel", "width", "growth", "layers")}
+    assert "channels 1000000 is out of range" in msgs["channels"]
+    assert "large kernel 4 is out of range: use an odd" in msgs["kernel"]
+    assert "not 'x'" in msgs["width"] and "not None" in msgs["growth"]
+    assert "layers" in msgs["layers"] and r["ls-cards"]["children"] is None
+    fixed = call(server.url, LESSONS_OUTPUT, lesson_inputs(64, 5, 16, 8, 2))
+    assert all(fixed[f"ls-{f}-msg"]["children"] is None for f in ("channels", "kernel", "width", "growth", "layers"))
+    assert fixed["ls-message"]["children"] is None
+    too_wide = call(server.url, LESSONS_OUTPUT, lesson_inputs(64, 5, 65, 8, 2))
+    assert "more than the 64 channels" in text_of(too_wide["ls-width-msg"]["children"])
+
+
+# ---- Host header (DNS rebinding) -------------------------------------------------------------
+def get_status(url: str, host: str | None) -> int:
+    req = urllib.request.Request(url + "/_dash-layout", headers={"Host": host} if host else {})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def test_foreign_host_headers_are_refused(server):
+    port = server.port
+    assert get_status(server.url, None) == 200
+    assert get_status(server.url, f"localhost:{port}") == 200
+    assert get_status(server.url, f"127.0.0.1:{port}") == 200
+    for host in (f"evil.example:{port}", "evil.example", f"127.0.0.1.evil.example:{port}", f"[::2]:{port}"):
+        assert get_status(server.url, host) == 403, host
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:  # no Host header at all
+        s.sendall(b"GET /_dash-layout HTTP/1.0\r\n\r\n")
+        assert b" 403 " in s.recv(64)
+    status, _ = post(server.url, b"{}", headers={"Host": "rebind.attacker.test"})
+    assert status == 403
+
+
+def test_allow_host_admits_a_named_host(history_profiles):
+    srv = DashServer(env=dict(os.environ), args=("--allow-host", "archviz.lan"))
+    try:
+        assert get_status(srv.url, f"archviz.lan:{srv.port}") == 200
+        assert get_status(srv.url, f"other.lan:{srv.port}") == 403
+    finally:
+        srv.stop()
+
+
+def test_allowed_hosts_rules():
+    assert serve.allowed_hosts("127.0.0.1") == {"localhost", "127.0.0.1"}
+    assert serve.allowed_hosts("::1") == {"localhost", "127.0.0.1", "::1"}
+    assert serve.allowed_hosts("192.168.1.5", ["Box.lan"]) == {"192.168.1.5", "box.lan"}
+    assert serve.allowed_hosts("0.0.0.0") == {"localhost", "127.0.0.1"}
+    assert serve.host_name("[::1]:8050") == "::1" and serve.host_name("Example.COM:80") == "example.com"
+
+
+# ---- production server and concurrency -------------------------------------------------------
+def test_serves_with_waitress_without_development_warning(history_profiles):
+    srv = DashServer(env=dict(os.environ))
+    out = srv.stop()
+    assert "waitress" in out and "development server" not in out.lower() and "Traceback" not in out
+
+
+def test_500_simultaneous_connections_are_all_answered(server):
+    """Open 500 connections before sending anything, then send on all and read every answer: no
+    connection is reset and every answer is a 200 (the listen queue and connection limit hold)."""
+    request = (f"GET /_dash-layout HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+               "Connection: close\r\n\r\n").encode()
+    socks = [socket.create_connection(("127.0.0.1", server.port), timeout=120) for _ in range(500)]
+    errors, statuses = [], []
+    try:
+        for s in socks:
+            s.sendall(request)
+        for s in socks:
+            try:
+                head = s.recv(64)
+                statuses.append(head.split(b" ")[1] if head.startswith(b"HTTP/1.1") else head)
+            except OSError as exc:
+                errors.append(repr(exc))
+    finally:
+        for s in socks:
+            s.close()
+    assert errors == [] and statuses == [b"200"] * 500
+
+
+def test_store_hit_never_waits_behind_tracing(history_profiles):
+    """With the torch lock held (a trace or a Lessons run in progress), a stored profile is still
+    served; a miss waits for the lock."""
+    logic.load("resnet18")  # stored
+    done = {}
+
+    def hit():
+        done["hit"] = logic.explore("resnet18", None)["profile"].totals["params"]
+
+    def miss():
+        done["miss"] = logic.explore("resnet18", 40)["profile"].totals["params"]
+
+    with logic._torch_lock:
+        t_hit, t_miss = threading.Thread(target=hit), threading.Thread(target=miss)
+        t_hit.start(), t_miss.start()
+        t_hit.join(timeout=120)
+        assert done.get("hit") == 11_689_512  # answered while the lock was held
+        time.sleep(0.5)
+        assert "miss" not in done and t_miss.is_alive()  # the miss is queued behind the trace
+    t_miss.join(timeout=120)
+    assert done["miss"] == 11_689_512
+
+
+def test_one_key_is_traced_once_under_concurrent_misses(history_profiles, monkeypatch):
+    import archviz.profiler
+
+    calls = []
+    real = archviz.profiler.profile
+    monkeypatch.setattr(archviz.profiler, "profile", lambda *a, **k: calls.append(a) or real(*a, **k))
+    threads = [threading.Thread(target=logic.load, args=("squeezenet1_1", 64)) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert len(calls) == 1
