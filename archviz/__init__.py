@@ -1,29 +1,22 @@
 """archviz: take a convolutional network apart.
 
+    >>> import archviz
+    >>> p = archviz.profile("resnet50")              # a catalogue name, through the store
+    >>> p = archviz.profile(my_module, (1, 3, 224, 224))   # any nn.Module (never stored)
+    >>> p                                             # one line; in a notebook: cards, diagram, table
+    >>> p.table, p.diagram(), archviz.report(p)
+
 `import archviz` is light: torch is imported only when a model is actually traced."""
 
-from __future__ import annotations
-
-from typing import Any
-
+from .api import diagram, profile, report
 from .errors import ArchvizError
 from .record import Profile
 
 __version__ = "0.1.0"
 
-
-def profile(model: str, input_shape: Any = None, *, cache: bool = True) -> Profile:
-    """Profile a catalogue model (e.g. "vgg16") or a factory spec; reads/writes the profile store."""
-    from .service import get_profile
-
-    return get_profile(model, input_shape, use_cache=cache)
+__all__ = ["ArchvizError", "Profile", "profile", "diagram", "report", "__version__"]
 
 
-def diagram(profile: Profile, level: str = "blocks", **options: Any):
-    """The block diagram of a profile as a graphviz.Digraph."""
-    from .render.diagram import build_digraph
-
-    return build_digraph(profile, level=level, **options)
-
-
-__all__ = ["ArchvizError", "Profile", "profile", "diagram", "__version__"]
+def __dir__() -> list[str]:
+    """The public names only (tab completion in notebooks)."""
+    return list(__all__)

@@ -46,8 +46,71 @@ def shape_text(shape: list[int]) -> str:
     return "x".join(str(d) for d in shape)
 
 
+# -- input layouts: applied after parsing ----------------------------------------------------------
+LAYOUTS = ("NCHW", "NCL", "NLC", "CHW")  # what --layout / layout= accept
+RANK_LAYOUTS = {2: "NC", 3: "NCL", 4: "NCHW", 5: "NCDHW"}
+NEEDS = {"NCHW": (1, 4), "CHW": (3,), "NCL": (3,), "NLC": (3,)}  # how many numbers each layout takes
+
+
+def rank_layout(rank: int) -> str:
+    """The layout a tensor of this rank is read as by default: batch, channels, then spatial dims."""
+    return RANK_LAYOUTS.get(rank, "NC" + "S" * (rank - 2))
+
+
+def check_layout(layout: str | None) -> str | None:
+    """'ncl' -> 'NCL'; None stays None (inferred); anything else is refused."""
+    if layout is None or not str(layout).strip():
+        return None
+    name = str(layout).strip().upper()
+    if name not in LAYOUTS:
+        raise ArchvizError(f"unknown --layout {layout!r}: expected one of {', '.join(LAYOUTS)}", 2)
+    return name
+
+
+def resolve_input(given: str | list[int], layout: str | None = None,
+                  image: bool = True) -> tuple[list[int], str]:
+    """(tensor shape, layout) for an input shape as the user gave it: text or numbers, before any
+    batch is added. Rules (README, Conventions): one number n is an image, 1x3xnxn (NCHW); two are
+    NC (no spatial dimension); four NCHW; three are CxHxW with batch 1 added (NCHW) for catalogue
+    image models (`image`), NxCxL for user models, unless `layout` says (CHW, NCL, NLC)."""
+    text = given if isinstance(given, str) else "x".join(str(d) for d in given)
+    dims = parse_input_shape(text)
+    n = len(text.strip().lower().replace("×", "x").replace(",", "x").replace(" ", "").split("x"))
+    raw = dims[1:] if n == 3 else dims  # the numbers as typed (parse_input_shape adds batch 1 to 3)
+    name = check_layout(layout)
+    if name is None:
+        if n == 1:
+            return dims, "NCHW"
+        name = ("CHW" if image else "NCL") if n == 3 else None
+        if name is None:
+            return raw, rank_layout(n)
+    if n not in NEEDS[name]:
+        want = " or ".join(str(k) for k in NEEDS[name])
+        raise ArchvizError(f"--layout {name} needs {want} numbers in --input, not {text!r}", 2)
+    if name == "CHW":
+        return [1, *raw], "NCHW"
+    return (dims if n == 1 else raw), name
+
+
+def input_key(shape: list[int], layout: str, image: bool = True) -> str:
+    """The input part of a store key: the shape, plus the layout where the shape alone would be
+    read otherwise ('1x8x100 NLC')."""
+    text = shape_text(shape)
+    return text if resolve_input(text, None, image) == (list(shape), layout) else f"{text} {layout}"
+
+
 def default_input_shape(spec: ModelSpec, published: dict[str, Any] | None) -> list[int]:
-    """224 unless the default weights' transforms crop to another size (299 for Inception v3)."""
+    """224 unless the default weights' transforms crop to another size (299 for Inception v3);
+    the paper's input for the networks archviz defines (AlexNet 2012: 227, CIFAR: 32); timm's
+    pretrained config's input_size for timm models."""
+    if spec.kind == "timm":
+        from .catalog import timm_input_size
+
+        return timm_input_size(spec.name)
+    if spec.kind == "paper":
+        from .models import PAPER_MODELS
+
+        return list(PAPER_MODELS[spec.name][1])
     size = (published or {}).get("crop_size") or 224
     return [1, 3, int(size), int(size)]
 
@@ -86,6 +149,16 @@ def _constructor(spec: ModelSpec, input_shape: list[int] | None = None) -> Calla
         kwargs = {**BUILD_KWARGS.get(spec.name, {}),
                   **(size_kwargs(spec.name, input_shape) if input_shape else {})}
         return lambda: get_model(spec.name, weights=None, **kwargs)
+    if spec.kind == "paper":
+        from .models import PAPER_MODELS
+
+        return PAPER_MODELS[spec.name][0]
+    if spec.kind == "timm":
+        from .catalog import _timm, timm_kwargs
+
+        timm = _timm()
+        kwargs = timm_kwargs(spec.name, input_shape)
+        return lambda: timm.create_model(spec.name, pretrained=False, **kwargs)
     return load_factory(spec)
 
 

@@ -12,12 +12,43 @@ from typing import Callable, List, Optional
 import warnings
 
 import typer
+from typer.core import TyperCommand, TyperGroup
 
 from .errors import ArchvizError
 
 # torch warns that jit tracing is deprecated; the counting backend seam is where that is handled.
 warnings.filterwarnings("ignore", category=FutureWarning)
 warnings.filterwarnings("ignore", message=".*TorchScript.*")
+
+
+class PlainHelp:
+    """Help that reads well: flags show no '<bool>' type (typer shows a set metavar instead)."""
+
+    def get_params(self, ctx):
+        params = super().get_params(ctx)
+        for param in params:
+            if getattr(param, "is_flag", False) and param.metavar is None:
+                param.metavar = ""
+        return params
+
+
+class PlainHelpCommand(PlainHelp, TyperCommand):
+    """...and arguments appear in the usage line by their metavar (MODEL), not as '{model}'."""
+
+    def collect_usage_pieces(self, ctx) -> list[str]:
+        pieces = [self.options_metavar] if self.options_metavar else []
+        for param in self.get_params(ctx):
+            if param.param_type_name == "argument":
+                name = param.metavar or param.name.upper()
+                if param.nargs != 1 and not name.endswith("..."):
+                    name += "..."
+                pieces.append(name if param.required else f"[{name}]")
+        return pieces
+
+
+class PlainHelpGroup(PlainHelp, TyperGroup):
+    """The root command: its --help and --version without '<bool>'."""
+
 
 class OneLineTyper(typer.Typer):
     """Usage errors (bad option values, unknown options) as one line on stderr, exit 2, like every
@@ -43,9 +74,43 @@ class OneLineTyper(typer.Typer):
             sys.exit(1)
         sys.exit(rv if isinstance(rv, int) else 0)
 
+    def command(self, *args, **kwargs):
+        kwargs.setdefault("cls", PlainHelpCommand)
+        return super().command(*args, **kwargs)
+
 
 app = OneLineTyper(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                   cls=PlainHelpGroup,
                    help="Take a convolutional network apart: numbers, diagrams, reports, dashboard.")
+
+
+def versions_line() -> str:
+    """'archviz 0.1.0 (torch …, torchvision …, fvcore …)' from package metadata: no torch import."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    def of(name: str) -> str:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return "not installed"
+
+    deps = ", ".join(f"{name} {of(name)}" for name in ("torch", "torchvision", "fvcore"))
+    return f"archviz {of('archviz')} ({deps})"
+
+
+def show_version(value: bool) -> None:
+    if value:
+        print(versions_line())
+        raise typer.Exit(0)
+
+
+@app.callback()
+def root(
+    version: bool = typer.Option(False, "--version", is_eager=True, callback=show_version,
+                                 help="Print the versions of archviz, torch, torchvision and fvcore, and exit."),
+) -> None:
+    # Options for every command go here (the app's help text is set on `app`).
+    pass
 
 
 def one_line(message: str) -> str:
@@ -75,8 +140,6 @@ def friendly(fn: Callable) -> Callable:
             fail(str(exc), exc.exit_code)
         except KeyboardInterrupt:
             fail("interrupted", 130)
-        except SystemExit as exc:  # user code called exit() outside the places that catch it
-            fail(f"user code called exit({exc.code!r})", 1 if exc.code in (0, None) else 3)
         except Exception as exc:  # a bug or an environment problem: still one line
             if os.environ.get("ARCHVIZ_DEBUG"):
                 raise
@@ -86,11 +149,16 @@ def friendly(fn: Callable) -> Callable:
 
 
 def console():
-    """A rich console; off a terminal it is wide enough that tables never fold."""
+    """A rich console as wide as the terminal, or COLUMNS; off a terminal without COLUMNS, 120.
+    Tables are fitted to that width (render.table), never padded out to it."""
     from rich.console import Console
 
+    from .render.table import PIPE_WIDTH
+
     c = Console()
-    return c if c.is_terminal else Console(width=200)
+    if c.is_terminal or os.environ.get("COLUMNS", "").strip().isdigit():
+        return c
+    return Console(width=PIPE_WIDTH)
 
 
 class Format(str, Enum):
@@ -100,51 +168,104 @@ class Format(str, Enum):
     markdown = "markdown"
 
 
+QUIET_HELP = "No progress display on stderr (it shows only on a terminal, for work over a second)"
+
+
+class Source(str, Enum):
+    torchvision = "torchvision"
+    timm = "timm"
+    all = "all"
+
+
 @app.command("list")
 @friendly
-def list_models(all_models: bool = typer.Option(False, "--all", help="Every torchvision model, not only the history set.")):
+def list_models(all_models: bool = typer.Option(False, "--all", help="Every model: torchvision's and the papers' nets archviz defines."),
+                quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
+                source: Source = typer.Option(Source.torchvision, "--source", metavar="SOURCE",
+                                              help="torchvision (default), timm (names to profile as "
+                                                   "timm:NAME; needs archviz[timm]) or all"),
+                pattern: Optional[str] = typer.Option(None, "--pattern", "-p", metavar="GLOB",
+                                                      help="Only names matching GLOB, e.g. 'convnext_*'")):
     """The catalogue: the 2012-2016 history set with published figures, or every torchvision model."""
-    from rich.table import Table
+    import fnmatch
 
-    from .catalog import HISTORY, published, history_info, torchvision_models
-    from .render.numbers import grouped
+    from .catalog import HISTORY, PAPER_HISTORY, TIMM_MISSING, timm_models, torchvision_models
+    from .progress import stage_reporter
+    from .render.table import history_rows, history_table
 
+    timm_names: list[str] = []
+    with stage_reporter(quiet) as report:
+        if source != Source.timm:
+            report("reading the torchvision catalogue (first run only)")
+            names, rows = torchvision_models(), history_rows()
+        if source != Source.torchvision:
+            report("reading the timm catalogue")
+            try:
+                timm_names = timm_models(pattern)
+            except ArchvizError as exc:
+                if source == Source.timm or str(exc) != TIMM_MISSING:
+                    raise
+                print(f"archviz: note: {TIMM_MISSING} (listing torchvision only)", file=sys.stderr)
     out = console()
-    if all_models:
-        for name in torchvision_models():
-            out.print(name + ("  [dim](history)[/dim]" if name in HISTORY else ""))
-        return
-    t = Table(title="History set (published figures from torchvision's weights meta)", header_style="bold cyan")
-    for col in ("Model", "Name", "Year", "Key idea", "ILSVRC top-5", "Params", "GFLOPS (MACs)", "Acc@1"):
-        t.add_column(col)
-    for name in HISTORY:
-        h, pub = history_info(name), published(name) or {}
-        il = h["ilsvrc"]
-        t.add_row(name, h["label"], str(h["year"]), h["key_idea"],
-                  f"{il['top5_error']}% ({il['year']}, #{il['place']})" if il else "-",
-                  grouped(pub.get("num_params")), str(pub.get("gflops", "-")), str(pub.get("acc@1", "-")))
-    out.print(t)
+    if source != Source.timm and (all_models or pattern or source == Source.all):
+        for name in names:
+            if not pattern or fnmatch.fnmatchcase(name, pattern):
+                out.print(name + ("  [dim](history)[/dim]" if name in HISTORY else ""))
+        for name, h in PAPER_HISTORY.items():
+            if not pattern or fnmatch.fnmatchcase(name, pattern):
+                out.print(f"{name}  [dim](as published: {h.label})[/dim]")
+    elif source != Source.timm:
+        out.print(history_table(rows, out.width))
+    for name in timm_names:
+        out.print(f"timm:{name}", markup=False, highlight=False, emoji=False)
+
+
+MODEL_HELP = "torchvision name (resnet50), package.module:factory or file.py:factory"
+INPUT_HELP = "Input shape, e.g. 1x3x224x224 (default: the model's usual input)"
+LAYOUT_HELP = ("How --input is read: NCHW, NCL (Conv1d: 1-D receptive field), NLC (tokens: no "
+               "receptive field) or CHW (batch 1 added). Default from the count: 4 numbers NCHW, "
+               "2 NC, 3 CxHxW for catalogue models and NxCxL for factories")
+NO_CACHE_HELP = "Trace again; neither read nor write the profile store"
 
 
 @app.command()
 @friendly
 def profile(
-    model: str = typer.Argument(..., help="torchvision name, package.module:factory or file.py:factory"),
-    input: Optional[str] = typer.Option(None, "--input", "-i", help="Input shape, e.g. 1x3x224x224"),
-    format: Format = typer.Option(Format.table, "--format", "-f"),
-    depth: Optional[int] = typer.Option(None, "--depth", "-d", min=0,
-                                        help="Collapse the module tree below this level (0 = the model only)"),
-    no_cache: bool = typer.Option(False, "--no-cache", help="Trace again; neither read nor write the store"),
+    model: str = typer.Argument(..., metavar="MODEL", help=MODEL_HELP),
+    input: Optional[str] = typer.Option(None, "--input", "-i", metavar="SHAPE", help=INPUT_HELP),
+    layout: Optional[str] = typer.Option(None, "--layout", metavar="LAYOUT", help=LAYOUT_HELP),
+    format: Format = typer.Option(Format.table, "--format", "-f", metavar="FORMAT",
+                                  help="table, csv, json or markdown"),
+    depth: Optional[int] = typer.Option(None, "--depth", "-d", min=0, metavar="N",
+                                        help="Collapse the module tree below this level (0 = the model "
+                                             "only; table default 2, others all)"),
+    columns: Optional[str] = typer.Option(None, "--columns", "-c", metavar="NAMES",
+                                          help="Table columns, comma-separated, from name,type,output,"
+                                               "params,macs,flops,act,rf,stride,depth,block "
+                                               "(default: all that fit the terminal)"),
+    no_cache: bool = typer.Option(False, "--no-cache", help=NO_CACHE_HELP),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
 ):
     """Per-layer parameters, MACs/FLOPs, activations, receptive field, stride and depth."""
-    from .render.table import FORMATS, rich_table
+    from .progress import stage_reporter
+    from .render.table import FORMATS, parse_columns, rich_table
     from .service import get_profile
 
-    prof = get_profile(model, input, use_cache=not no_cache)
-    if format == Format.table:
-        console().print(rich_table(prof, 2 if depth is None else depth))
+    chosen = None if columns is None else parse_columns(columns)
+    if chosen is not None and format != Format.table:
+        fail(f"--columns applies to --format table, not {format.value}", 2)
+    with stage_reporter(quiet) as report:
+        prof = get_profile(model, input, use_cache=not no_cache, progress=report, layout=layout)
+        report("rendering")
+        if format == Format.table:
+            out = console()
+            answer = rich_table(prof, 2 if depth is None else depth, out.width, chosen)
+        else:
+            answer = FORMATS[format.value](prof, depth)
+    if format == Format.table:  # printed once the progress line is gone
+        out.print(answer)
     else:
-        sys.stdout.write(FORMATS[format.value](prof, depth))
+        sys.stdout.write(answer)
 
 
 class Level(str, Enum):
@@ -160,51 +281,97 @@ class Rankdir(str, Enum):
 @app.command()
 @friendly
 def diagram(
-    model: str = typer.Argument(..., help="torchvision name or factory spec"),
-    output: Optional[Path] = typer.Option(None, "-o", "--output", help="FILE.svg|.png|.pdf|.dot (default MODEL.svg)"),
-    level: Level = typer.Option(Level.blocks, "--level"),
-    rankdir: Rankdir = typer.Option(Rankdir.TB, "--rankdir"),
-    fold: bool = typer.Option(True, "--fold/--unfold", help="Fold consecutive blocks of one type into xN"),
-    input: Optional[str] = typer.Option(None, "--input", "-i"),
+    model: str = typer.Argument(..., metavar="MODEL", help=MODEL_HELP),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", metavar="FILE",
+                                          help="FILE.svg, .png, .pdf or .dot (default MODEL.svg)"),
+    level: Level = typer.Option(Level.blocks, "--level", metavar="LEVEL",
+                                help="blocks (one node per block) or layers (one node per layer)"),
+    rankdir: Rankdir = typer.Option(Rankdir.TB, "--rankdir", metavar="DIR",
+                                    help="TB (top to bottom) or LR (left to right)"),
+    fold: bool = typer.Option(True, "--fold/--unfold",
+                              help="Fold consecutive blocks of one type into one xN node, or show them all"),
+    input: Optional[str] = typer.Option(None, "--input", "-i", metavar="SHAPE", help=INPUT_HELP),
+    layout: Optional[str] = typer.Option(None, "--layout", metavar="LAYOUT", help=LAYOUT_HELP),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
 ):
     """Block diagram of the dataflow graph, exported by FILE's suffix."""
+    from .progress import stage_reporter
     from .render.diagram import check_output, write_diagram
     from .service import get_profile, normalise
 
     name = normalise(model, None)[0]  # the profile's model name, as the default file name
     target = output or Path(f"{name.replace('/', '_').replace(':', '_')}.svg")
     check_output(target)  # a bad suffix or a missing 'dot' fails before any profiling
-    prof = get_profile(model, input)
-    print(write_diagram(prof, target, level.value, rankdir=rankdir.value, fold=fold))
+    with stage_reporter(quiet) as report:
+        prof = get_profile(model, input, progress=report, layout=layout)
+        report("rendering")
+        written = write_diagram(prof, target, level.value, rankdir=rankdir.value, fold=fold)
+    print(written)
 
 
 @app.command()
 @friendly
 def report(
-    models: List[str] = typer.Argument(..., help="One model for a report, several for a comparison"),
-    output: Optional[Path] = typer.Option(None, "-o", "--output", help="Default reports/<model>.html"),
-    input: Optional[str] = typer.Option(None, "--input", "-i"),
-    no_cache: bool = typer.Option(False, "--no-cache"),
+    models: List[str] = typer.Argument(..., metavar="MODEL...",
+                                       help="One model for a report, several for a comparison"),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", metavar="FILE",
+                                          help="FILE.html (default reports/MODEL.html)"),
+    input: Optional[str] = typer.Option(None, "--input", "-i", metavar="SHAPE", help=INPUT_HELP),
+    layout: Optional[str] = typer.Option(None, "--layout", metavar="LAYOUT", help=LAYOUT_HELP),
+    no_cache: bool = typer.Option(False, "--no-cache", help=NO_CACHE_HELP),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
 ):
     """A self-contained HTML report (opens from disk, no network)."""
+    from .progress import stage_reporter
     from .render.report import write_report
     from .service import get_profiles
 
     if output is not None and output.suffix.lower() not in (".html", ".htm"):
         fail(f"report output must end in .html, not {output.suffix or '(none)'!r}", 2)
-    path = write_report(get_profiles(models, input, use_cache=not no_cache), output)
+    with stage_reporter(quiet) as report:
+        profiles = get_profiles(models, input, use_cache=not no_cache, progress=report, layout=layout)
+        report("rendering")
+        path = write_report(profiles, output)
     print(path)
+
+
+class LessonFormat(str, Enum):
+    table = "table"
+    json = "json"
+    markdown = "markdown"
+
+
+@app.command()
+@friendly
+def lessons(
+    format: LessonFormat = typer.Option(LessonFormat.table, "--format", "-f", metavar="FORMAT",
+                                        help="table, json or markdown"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
+):
+    """The design lessons, measured on torch.nn modules: 3x3 stacks, 1x1 bottlenecks, add vs concat,
+    AlexNet's 11x11 first layer, and gradient flow at initialisation (the dashboard's Lessons page)."""
+    from .progress import stage_reporter
+    from .render.lessons import FORMATS, lessons_data, rich_lessons
+
+    with stage_reporter(quiet) as report:
+        data = lessons_data(report)
+    if format == LessonFormat.table:  # printed once the progress line is gone
+        out = console()
+        out.print(rich_lessons(data, out.width))
+    else:
+        sys.stdout.write(FORMATS[format.value](data))
 
 
 @app.command()
 @friendly
 def dashboard(
-    host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (loopback by default)"),
-    port: int = typer.Option(8050, "--port", min=1, max=65535, help="TCP port"),
-    threads: int = typer.Option(8, "--threads", min=1, max=256, help="Worker threads of the WSGI server"),
-    backlog: int = typer.Option(2048, "--backlog", min=16, max=65535,
+    host: str = typer.Option("127.0.0.1", "--host", metavar="ADDRESS", help="Address to bind (loopback by default)"),
+    port: int = typer.Option(8050, "--port", min=1, max=65535, metavar="PORT", help="TCP port"),
+    threads: int = typer.Option(8, "--threads", min=1, max=256, metavar="N",
+                                help="Worker threads of the WSGI server"),
+    backlog: int = typer.Option(2048, "--backlog", min=16, max=65535, metavar="N",
                                 help="Listen queue for connections waiting to be accepted"),
-    allow_host: List[str] = typer.Option([], "--allow-host",
+    allow_host: List[str] = typer.Option([], "--allow-host", metavar="HOST",
                                          help="Also accept requests for this Host name (repeatable); "
                                               "only for deliberate exposure"),
 ):

@@ -7,7 +7,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-SCHEMA_VERSION = 2  # 2: layer rows carry `parent`
+SCHEMA_VERSION = 3  # 2: layer rows carry `parent`; 3: `layout`, totals describe the output
 
 # Columns of the per-layer table, in order: the public JSON contract names the first ones.
 # `name` is a module's key: its attribute names joined by "." (made unique with "#2", ...), so it is
@@ -16,11 +16,28 @@ SCHEMA_VERSION = 2  # 2: layer rows carry `parent`
 LAYER_COLUMNS = [
     "name", "type", "level", "leaf", "output_shape", "params", "macs", "flops",
     "conv_linear_macs", "activations", "receptive_field", "effective_stride",
-    "effective_padding", "depth", "block", "parent",
+    "effective_padding", "depth", "block", "parent", "own_params",
 ]
 
 
-@dataclass
+FIELD_COLUMNS = ("receptive_field", "effective_stride", "effective_padding")
+TYPED_FIELD_COLUMNS = ("rf_kind", "rf_h", "rf_w", "stride_h", "stride_w", "pad_h", "pad_w")
+
+
+def field_columns(row: dict[str, Any]) -> dict[str, Any]:
+    """A row's receptive field as typed columns: kind, then H and W of field, stride and padding
+    (the last two spatial dimensions; a 1-D field fills only the W columns)."""
+    rf = row.get("receptive_field")
+    kind = "spatial" if isinstance(rf, list) else ("global" if rf == "global" else "unknown")
+    out: dict[str, Any] = {"rf_kind": kind}
+    for prefix, key in (("rf", "receptive_field"), ("stride", "effective_stride"), ("pad", "effective_padding")):
+        values = row.get(key) if kind == "spatial" and isinstance(row.get(key), list) else []
+        h, w = ([None, *values] if len(values) == 1 else [*values[-2:]] if values else [None, None])
+        out[f"{prefix}_h"], out[f"{prefix}_w"] = h, w
+    return out
+
+
+@dataclass(repr=False)
 class Profile:
     """Everything archviz knows about one model at one input shape."""
 
@@ -36,15 +53,65 @@ class Profile:
     catalog: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
     model_class: str = ""
+    layout: str = ""  # how the input is read: NCHW, NCL, NLC, NC, ... (README: Conventions)
     schema: int = SCHEMA_VERSION
+
+    def __post_init__(self) -> None:
+        if not self.layout:
+            from .build import rank_layout
+
+            self.layout = rank_layout(len(self.input_shape))
 
     # -- views -------------------------------------------------------------------------------
     @property
     def table(self):
-        """The per-layer table as a pandas DataFrame (one row per module, root included)."""
+        """The per-layer table as a pandas DataFrame, one row per module (root included), every
+        column of one type: the receptive field, stride and padding become numeric `rf_h`, `rf_w`,
+        `stride_h`, `stride_w`, `pad_h`, `pad_w` (nullable floats: NA where the field is global or
+        unknown, `rf_h` NA for 1-D inputs) with `rf_kind` saying which: spatial, global or unknown."""
         import pandas as pd
 
-        return pd.DataFrame(self.layers, columns=LAYER_COLUMNS)
+        plain = [c for c in LAYER_COLUMNS if c not in FIELD_COLUMNS]
+        df = pd.DataFrame([{**{c: r.get(c) for c in plain}, **field_columns(r)} for r in self.layers],
+                          columns=[*plain[:plain.index("depth")], *TYPED_FIELD_COLUMNS,
+                                   *plain[plain.index("depth"):]])
+        for col in ("params", "level", "depth"):
+            df[col] = df[col].astype("Int64")
+        for col in TYPED_FIELD_COLUMNS[1:]:
+            df[col] = df[col].astype("Float64")
+        return df
+
+    def diagram(self, level: str = "blocks", **options: Any):
+        """The block diagram, shown inline in a notebook; `.svg`, `.save(path)` (needs graphviz)."""
+        from .render.diagram import Diagram
+
+        return Diagram(self, level, **options)
+
+    def to_csv(self, depth: int | None = None) -> str:
+        """The layer table as CSV text, header first (what `archviz profile -f csv` prints)."""
+        from .render.table import to_csv
+
+        return to_csv(self, depth)
+
+    def to_markdown(self, depth: int | None = None) -> str:
+        from .render.table import to_markdown
+
+        return to_markdown(self, depth)
+
+    def __repr__(self) -> str:
+        t = self.totals
+        rf = t.get("receptive_field")
+        rf_text = "x".join(f"{v:g}" for v in rf) if isinstance(rf, list) else str(rf)
+        if rf == "global" and t.get("receptive_field_at"):
+            rf_text += f" (at {t['receptive_field_at']})"
+        shape = "x".join(str(d) for d in self.input_shape)
+        return (f"<Profile {self.model} input {shape}: params {t['params']:,}, MACs {t['macs']:,}, "
+                f"depth {t['depth']}, receptive field {rf_text}>")
+
+    def _repr_html_(self) -> str:
+        from .render.notebook import profile_html
+
+        return profile_html(self)
 
     def layer(self, name: str) -> dict[str, Any]:
         for row in self.layers:
@@ -66,7 +133,7 @@ class Profile:
     def contract(self) -> dict[str, Any]:
         """The public JSON contract of `archviz profile --format json` (see README)."""
         data = self.to_dict()
-        keep = ["model", "model_class", "input_shape", "totals", "layers", "blocks",
+        keep = ["model", "model_class", "input_shape", "layout", "totals", "layers", "blocks",
                 "uncounted_ops", "conventions", "versions", "catalog", "notes"]
         return {k: data[k] for k in keep}
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 from contextlib import contextmanager, nullcontext
 from typing import Any, Callable, ContextManager, Iterator
 
-from .build import parse_input_shape, shape_text
+from .build import check_layout, input_key, resolve_input, shape_text
+from .catalog import TIMM_PREFIX, is_timm_spec
 from .record import Profile
 from .store import Store, make_key
 
@@ -19,34 +20,51 @@ def _versions() -> dict[str, str]:
     return versions()
 
 
-def normalise(model: str, input_shape: Any) -> tuple[str, str]:
-    """(model key, input text): 'default' when no input shape was given."""
+def normalise(model: str, input_shape: Any, layout: str | None = None) -> tuple[str, str]:
+    """(model key, input text): 'default' when no input shape was given. The input text is the
+    shape as traced, plus the layout where the shape alone would be read otherwise ('1x8x100 NLC';
+    build.resolve_input: 3 numbers are CxHxW for catalogue models, NxCxL for factories)."""
     name = model.strip()
-    if ":" not in name:
+    if is_timm_spec(name):  # 'timm:NAME' is a catalogue name, as resolve() writes it
+        name = TIMM_PREFIX + name[len(TIMM_PREFIX):].strip().lower()
+    elif ":" not in name:
         name = name.lower()
+    image = catalogue_model(name)
+    chosen = check_layout(layout)
     if input_shape is None or input_shape == "":
-        return name, "default"
-    shape = parse_input_shape(input_shape) if isinstance(input_shape, str) else list(input_shape)
-    return name, shape_text(shape)
+        return name, "default" if chosen in (None, "NCHW") else f"default {chosen}"
+    given = input_shape if isinstance(input_shape, str) else list(input_shape)
+    shape, read_as = resolve_input(given, chosen, image)
+    return name, input_key(shape, read_as, image)
+
+
+def catalogue_model(name: str) -> bool:
+    """Catalogue models (torchvision, archviz's papers, timm) are image models: 3 numbers are CxHxW."""
+    return ":" not in name or is_timm_spec(name)
 
 
 def cacheable(model: str) -> bool:
-    """User factories are traced every time: their code can change under the same name."""
-    return ":" not in model
+    """User factories are traced every time: their code can change under the same name. timm
+    models are kept (the store key holds timm's version)."""
+    return ":" not in model or is_timm_spec(model)
 
 
 def get_profile(model: str, input_shape: Any = None, use_cache: bool = True,
                 store: Store | None = None,
                 on_miss: Callable[[str], None] | None = None,
-                lock: ContextManager[Any] | None = None) -> Profile:
-    """The profile of `model` at `input_shape`, from the store or profiled (and then stored).
+                lock: ContextManager[Any] | None = None,
+                progress: Callable[[str], None] | None = None,
+                layout: str | None = None) -> Profile:
+    """The profile of `model` at `input_shape` read with `layout` (NCHW, NCL, NLC, CHW; default
+    from the count of numbers), from the store or profiled (and then stored).
+    `progress` is told each stage of a miss ("building", "tracing", "analysing"); a hit has none.
 
     The store never costs the answer: its trouble is a warning line. `lock` (a context manager) is
     held around a miss only, and the store is checked again inside it, so callers that share a lock
     per key profile each key once; a hit never takes it."""
-    name, input_text = normalise(model, input_shape)
+    name, input_text = normalise(model, input_shape, layout)
     if not (use_cache and cacheable(name)):
-        return _profile(name, input_text, on_miss)
+        return _profile(name, input_text, on_miss, progress)
     versions = _versions()
     key = make_key(name, input_text, versions)
     with _opened(store) as st:
@@ -57,19 +75,26 @@ def get_profile(model: str, input_shape: Any = None, use_cache: bool = True,
             hit = st.get(key) if lock is not None else None  # stored while we waited?
             if hit is not None:
                 return hit
-            prof = _profile(name, input_text, on_miss)
-            explicit = make_key(name, shape_text(prof.input_shape), versions)
+            prof = _profile(name, input_text, on_miss, progress)
+            explicit = make_key(name, input_key(prof.input_shape, prof.layout, catalogue_model(name)),
+                                versions)
             st.put(sorted({key, explicit}), prof, shape_text(prof.input_shape))
             return prof
 
 
-def _profile(name: str, input_text: str, on_miss: Callable[[str], None] | None) -> Profile:
+def _profile(name: str, input_text: str, on_miss: Callable[[str], None] | None,
+             progress: Callable[[str], None] | None = None) -> Profile:
     """Trace the model (this imports torch)."""
     if on_miss:
         on_miss(name)
     from .profiler import profile
 
-    return profile(name, None if input_text == "default" else parse_input_shape(input_text))
+    text, _, layout = input_text.partition(" ")
+    shape = None if text == "default" else resolve_input(text, layout or None, catalogue_model(name))[0]
+    extra = {"layout": layout} if layout else {}  # only when the shape alone would be read otherwise
+    if progress is None:  # the plain call, as before (stand-ins for the profiler take no progress)
+        return profile(name, shape, **extra)
+    return profile(name, shape, progress=progress, **extra)
 
 
 @contextmanager
@@ -85,12 +110,25 @@ def _opened(store: Store | None) -> Iterator[Store]:
         own.close()
 
 
-def get_profiles(models: list[str], input_shape: Any = None, use_cache: bool = True) -> list[Profile]:
-    """Several profiles through one store."""
+def get_profiles(models: list[str], input_shape: Any = None, use_cache: bool = True,
+                 progress: Callable[[str], None] | None = None,
+                 layout: str | None = None) -> list[Profile]:
+    """Several profiles through one store; with more than one model, stages name the model."""
+    several = len(models) > 1
     if not use_cache:
-        return [get_profile(m, input_shape, use_cache=False) for m in models]
+        return [get_profile(m, input_shape, use_cache=False, progress=_naming(progress, m, several),
+                            layout=layout) for m in models]
     store = Store()
     try:
-        return [get_profile(m, input_shape, True, store) for m in models]
+        return [get_profile(m, input_shape, True, store, progress=_naming(progress, m, several),
+                            layout=layout) for m in models]
     finally:
         store.close()
+
+
+def _naming(progress: Callable[[str], None] | None, model: str,
+            several: bool) -> Callable[[str], None] | None:
+    """`progress` with the model's name after each stage, so a comparison says which one is slow."""
+    if progress is None or not several:
+        return progress
+    return lambda stage: progress(f"{stage} {model}")

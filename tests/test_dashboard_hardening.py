@@ -12,8 +12,8 @@ import urllib.request
 import pytest
 
 from archviz.dashboard import logic, serve
-from dash_client import (EXPLORER_OUTPUT, HISTORY_OUTPUT, LESSONS_OUTPUT, DashServer, call, callback_payload,
-                         history_inputs, lesson_inputs, post)
+from dash_client import (COMPARE_OUTPUT, EXPLORER_OUTPUT, HISTORY_OUTPUT, LESSONS_OUTPUT, DashServer, call,
+                         callback_payload, lesson_inputs, post)
 
 
 @pytest.fixture(scope="module")
@@ -49,8 +49,7 @@ def test_factory_specs_are_refused_and_never_imported(server, tmp_path):
         assert r["ex-table"]["data"] == []
     assert not marker.exists()
     assert server.proc.poll() is None  # os:abort did not kill it
-    cmp = call(server.url, "..cmp-message.children...cmp-table.data...cmp-table.columns...cmp-depth.figure..."
-                           "cmp-rf.figure...cmp-share.figure..", {"cmp-models.value": ["vgg16", f"{evil}:f"]})
+    cmp = call(server.url, COMPARE_OUTPUT, {"cmp-models.value": ["vgg16", f"{evil}:f"]})
     assert "not a catalogue model" in text_of(cmp["cmp-message"]["children"])
     assert not marker.exists()
 

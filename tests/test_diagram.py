@@ -67,12 +67,14 @@ def test_every_history_model_renders_in_every_format(history_profiles, name, tmp
         assert out.read_bytes().startswith(magic)
 
 
-def test_diagram_returns_a_digraph(history_profiles):
+def test_diagram_object_wraps_a_digraph(history_profiles, tmp_path):
     import graphviz
 
     import archviz
 
-    assert isinstance(archviz.diagram(history_profiles["alexnet"]), graphviz.Digraph)
+    d = archviz.diagram(history_profiles["alexnet"])
+    assert isinstance(d.digraph, graphviz.Digraph) and d._repr_svg_().startswith("<svg")
+    assert d.save(tmp_path / "a.dot").read_text().startswith("digraph")
 
 
 def test_cli_default_output_and_bad_suffix(tmp_path):

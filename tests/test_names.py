@@ -76,8 +76,9 @@ def test_params_and_macs_equal_hand_arithmetic_and_the_plain_twin(profiles):
                "activations", "receptive_field", "effective_stride", "effective_padding", "depth")
     for a, b in zip(hostile.layers, plain.layers):
         assert {c: a[c] for c in columns} == {c: b[c] for c in columns}, (a["name"], b["name"])
-    assert hostile.totals == {**plain.totals, "receptive_field_at": H["tail"]}
-    assert plain.totals["receptive_field_at"] == "tail"
+    last = {**plain.totals["last_spatial_field"], "at": H["tail"]}
+    assert hostile.totals == {**plain.totals, "receptive_field_at": H["fc"], "last_spatial_field": last}
+    assert (plain.totals["receptive_field_at"], plain.totals["last_spatial_field"]["at"]) == ("fc", "tail")
     assert hostile.totals["params"] == sum(c[6] for c in CONVS.values()) + 16  # + BatchNorm's 16
 
 

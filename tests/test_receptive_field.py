@@ -100,7 +100,7 @@ def test_projection_shortcut_does_not_multiply_stride(history_profiles):
     p = history_profiles["resnet50"]
     assert p.layer("layer2.0.downsample.0")["effective_stride"] == [8, 8]
     assert p.layer("layer2.0")["effective_stride"] == [8, 8]
-    assert p.totals["effective_stride"] == [32, 32]
+    assert p.totals["last_spatial_field"]["effective_stride"] == [32, 32]
 
 
 @pytest.mark.parametrize("name", list(HISTORY))
@@ -112,7 +112,10 @@ def test_after_global_pool_the_field_is_global(history_profiles):
     p = history_profiles["resnet18"]
     assert p.layer("avgpool")["receptive_field"] == "global"
     assert p.layer("fc")["receptive_field"] == "global"
-    assert p.totals["receptive_field"] == [435, 435]
+    # the headline describes the output (fc: global); the last spatial field is layer4's
+    assert (p.totals["receptive_field"], p.totals["receptive_field_at"]) == ("global", "fc")
+    assert p.totals["last_spatial_field"]["receptive_field"] == [435, 435]
+    assert p.layer("layer4")["receptive_field"] == [435, 435]
 
 
 def test_toys_have_the_obvious_answers():
@@ -163,4 +166,4 @@ def test_chunk_and_unpack_keep_the_dataflow(history_profiles):
 
     p = profile("shufflenet_v2_x1_0")
     assert p.totals["depth"] == 51
-    assert p.totals["effective_stride"] == [32, 32]
+    assert p.totals["last_spatial_field"]["effective_stride"] == [32, 32]

@@ -26,7 +26,7 @@ def load(driver, path: Path):
     driver.get_log("browser"), driver.get_log("performance")  # drain earlier logs
     driver.get(path.resolve().as_uri())
     for _ in range(100):
-        if driver.execute_script("return document.querySelectorAll('.js-plotly-plot .main-svg').length") >= 3:
+        if driver.execute_script("return document.querySelectorAll('.js-plotly-plot .main-svg').length") >= 4:
             break
         time.sleep(0.1)
 
@@ -35,8 +35,8 @@ def assert_clean_offline(driver):
     assert console_errors(driver) == []
     outside = [u for u in requested_urls(driver) if not u.startswith(("file:", "data:", "about:"))]
     assert outside == []
-    assert driver.execute_script("return document.querySelectorAll('.js-plotly-plot').length") == 3
-    assert driver.execute_script("return document.querySelectorAll('.js-plotly-plot .main-svg').length") >= 3
+    assert driver.execute_script("return document.querySelectorAll('.js-plotly-plot').length") == 4
+    assert driver.execute_script("return document.querySelectorAll('.js-plotly-plot .main-svg').length") >= 4
 
 
 def first_names(driver, table_id="layers-0", n=3):

@@ -9,13 +9,15 @@ from typing import Any, Callable
 from dash import Dash, Input, Output, State, dash_table, dcc, html
 
 from ..catalog import HISTORY
-from ..render import ASSETS
+from ..render import assets_folder
 from . import logic
+from ..lessons import DEFAULTS
 from .validate import EXPLORER_SIZE, LESSON_BOUNDS
 
 PAGES = [("/", "History"), ("/explorer", "Explorer"), ("/compare", "Compare"), ("/lessons", "Lessons")]
 GRAPH_CONFIG = {"displaylogo": False, "responsive": True}
 GRAPH_STYLE = {"height": "440px"}  # a fixed box: graphs drawn while a loading overlay hides them keep their size
+CHANNELS_STYLE = {"height": "480px"}  # block labels above, the legend below
 PAGE_SIZE = 25
 DIAGRAM_STYLE = {"width": "100%", "height": "760px", "border": "0"}
 NO_DIAGRAM_STYLE = {**DIAGRAM_STYLE, "height": "60px"}
@@ -93,6 +95,7 @@ def explorer_page(names: list[str]) -> html.Div:
         html.Section([html.H2("Charts"), html.P("Click a point to highlight its layer in the table.", className="muted"),
                       dcc.Loading([dcc.Graph(id="ex-depth", config=GRAPH_CONFIG, style=GRAPH_STYLE),
                                    dcc.Graph(id="ex-rf", config=GRAPH_CONFIG, style=GRAPH_STYLE),
+                                   dcc.Graph(id="ex-channels", config=GRAPH_CONFIG, style=CHANNELS_STYLE),
                                    dcc.Graph(id="ex-share", config=GRAPH_CONFIG, style=GRAPH_STYLE)])]),
         html.Section([html.H2("Layers"), html.Div(id="ex-selected", className="muted"),
                       dash_table.DataTable(
@@ -114,6 +117,7 @@ def compare_page(names: list[str]) -> html.Div:
                                                         style_header={"fontWeight": "600"})])]),
         html.Section([dcc.Loading([dcc.Graph(id="cmp-depth", config=GRAPH_CONFIG, style=GRAPH_STYLE),
                                    dcc.Graph(id="cmp-rf", config=GRAPH_CONFIG, style=GRAPH_STYLE),
+                                   dcc.Graph(id="cmp-channels", config=GRAPH_CONFIG, style=CHANNELS_STYLE),
                                    dcc.Graph(id="cmp-share", config=GRAPH_CONFIG, style=GRAPH_STYLE)])]),
     ])
 
@@ -128,24 +132,43 @@ def lessons_page() -> html.Div:
         html.H2("Design lessons, computed on real torch.nn modules"),
         html.P("Change a number: archviz builds the modules and counts their parameters, MACs and "
                "receptive fields.", className="muted"),
-        html.Div([number("channels", 128), number("kernel", 5), number("width", 32), number("growth", 32),
-                  number("layers", 4)], className="controls"),
+        html.Div([number(key, value) for key, value in DEFAULTS.items()], className="controls"),
         dcc.Loading([html.Div(id="ls-message"), html.Div(id="ls-cards"), dcc.Graph(id="ls-figure", config=GRAPH_CONFIG, style=GRAPH_STYLE)]),
-    ])])
+    ]),
+        # The lessons below take no field: measured once per process, then served from memory.
+        dcc.Store(id="ls-fixed", data=0),
+        html.Section([html.H2("At the input"),
+                      dcc.Loading([html.Div(id="ls-fixed-message"), html.Div(id="ls-first")])]),
+        html.Section([html.H2("Gradient flow at initialisation"),
+                      dcc.Loading([html.Div(id="ls-grad-text"),
+                                   html.Div([dcc.Graph(id="ls-grad-cifar", config=GRAPH_CONFIG, style=GRAPH_STYLE),
+                                             dcc.Graph(id="ls-grad-stack", config=GRAPH_CONFIG, style=GRAPH_STYLE)],
+                                            className="grid2"),
+                                   html.Div(id="ls-grad-table")])]),
+    ])
 
 
 def lesson_cards(result: dict[str, Any]) -> list[html.Div]:
-    out = []
-    for key in ("kernel", "bottleneck", "merge"):
-        r = result[key]
-        rows = [html.Tr([html.Th(h) for h in ("", "params", "MACs", "receptive field", "out channels")])]
-        rows += [html.Tr([html.Td(v["label"]), html.Td(f"{v['params']:,}"), html.Td(f"{v['macs']:,}"),
-                          html.Td(v["receptive_field"]), html.Td(v["out_channels"])]) for v in r["variants"]]
-        out.append(html.Div([html.H3(r["title"]), html.P(r["explanation"], className="muted"),
-                             html.Table(rows, className="compare"),
-                             html.P(f"Parameter saving of the second: {100 * r['saving']:.1f}%", className="muted")],
-                            className="lesson", id=f"lesson-{key}"))
-    return out
+    return [lesson_card(key, result[key]) for key in ("kernel", "bottleneck", "merge")]
+
+
+def lesson_card(key: str, r: dict[str, Any]) -> html.Div:
+    """One lesson: title, explanation, its variants' figures and what the second saves (or costs)."""
+    rows = [html.Tr([html.Th(h) for h in ("", "params", "MACs", "receptive field", "out channels")])]
+    rows += [html.Tr([html.Td(v["label"]), html.Td(f"{v['params']:,}"), html.Td(f"{v['macs']:,}"),
+                      html.Td(v["receptive_field"]), html.Td(v["out_channels"])]) for v in r["variants"]]
+    from ..render.lessons import verdict
+
+    return html.Div([html.H3(r["title"]), html.P(r["explanation"], className="muted"),
+                     html.Table(rows, className="compare"), html.P(verdict(r), className="muted")],
+                    className="lesson", id=f"lesson-{key}")
+
+
+def gradient_table(rows: list[dict[str, str]]) -> html.Table:
+    left = {"textAlign": "left"}  # the setting is text: left, like the net's name
+    head = html.Tr([html.Th(h, style=left if h == "setting" else None) for h in rows[0]])
+    return html.Table([head, *[html.Tr([html.Td(v, style=left if k == "setting" else None) for k, v in row.items()])
+                               for row in rows]], className="compare", id="ls-grad-rows")
 
 
 def empty_figure(text: str = "Nothing to show: see the message above.") -> dict[str, Any]:
@@ -181,7 +204,7 @@ def guarded(n_outputs: int) -> Callable[[Callable], Callable]:
 
 def create_app(names: list[str] | None = None) -> Dash:
     names = names or logic.model_names()
-    app = Dash(__name__, assets_folder=str(ASSETS), suppress_callback_exceptions=True,
+    app = Dash(__name__, assets_folder=assets_folder(), suppress_callback_exceptions=True,
                title="archviz dashboard", update_title=None)
     app.layout = html.Div([
         dcc.Location(id="url"),
@@ -208,43 +231,44 @@ def create_app(names: list[str] | None = None) -> Dash:
     @app.callback(Output("ex-message", "children"), Output("ex-model-msg", "children"),
                   Output("ex-size-msg", "children"), Output("ex-headline", "children"),
                   Output("ex-diagram", "srcDoc"), Output("ex-diagram", "style"),
-                  Output("ex-depth", "figure"), Output("ex-rf", "figure"),
+                  Output("ex-depth", "figure"), Output("ex-rf", "figure"), Output("ex-channels", "figure"),
                   Output("ex-share", "figure"), Output("ex-table", "data"),
                   Input("ex-model", "value"), Input("ex-size", "value"))
-    @guarded(10)
+    @guarded(11)
     def explorer(model, size):
         r = logic.explore(model, size)
         errors = r["errors"]
         fields = (field_message(errors, "model"), field_message(errors, "size"))
         if "profile" not in r:
             return (None if errors else message(r["error"]), *fields, None, NO_DIAGRAM, NO_DIAGRAM_STYLE,
-                    EMPTY, EMPTY, EMPTY, [])
+                    EMPTY, EMPTY, EMPTY, EMPTY, [])
         colour = (r["history"] or {}).get("colour", "#1f6feb")
         return (None, *fields, cards(r["headline"], colour), r["svg"], DIAGRAM_STYLE, r["depth_fig"],
-                r["rf_fig"], r["share_fig"], r["rows"])
+                r["rf_fig"], r["channels_fig"], r["share_fig"], r["rows"])
 
     @app.callback(Output("ex-table", "style_data_conditional"), Output("ex-selected", "children"),
                   Output("ex-table", "page_current"),
-                  Input("ex-depth", "clickData"), Input("ex-rf", "clickData"), State("ex-table", "data"))
+                  Input("ex-depth", "clickData"), Input("ex-rf", "clickData"), Input("ex-channels", "clickData"),
+                  State("ex-table", "data"))
     @guarded(3)
-    def highlight(click_depth, click_rf, rows):
+    def highlight(click_depth, click_rf, click_channels, rows):
         from dash import ctx
 
-        click = click_rf if ctx.triggered_id == "ex-rf" else click_depth
+        click = {"ex-rf": click_rf, "ex-channels": click_channels}.get(ctx.triggered_id, click_depth)
         style, name = logic.highlight_style(click)
         page = logic.page_of(rows, name, PAGE_SIZE)
         return style, (f"Highlighted: {name}" if name else ""), page
 
     @app.callback(Output("cmp-message", "children"), Output("cmp-table", "data"), Output("cmp-table", "columns"),
-                  Output("cmp-depth", "figure"), Output("cmp-rf", "figure"), Output("cmp-share", "figure"),
-                  Input("cmp-models", "value"))
-    @guarded(6)
+                  Output("cmp-depth", "figure"), Output("cmp-rf", "figure"), Output("cmp-channels", "figure"),
+                  Output("cmp-share", "figure"), Input("cmp-models", "value"))
+    @guarded(7)
     def compare(models):
         r = logic.compare(models)
         if "error" in r:
-            return message(r["error"]), [], [], EMPTY, EMPTY, EMPTY
+            return message(r["error"]), [], [], EMPTY, EMPTY, EMPTY, EMPTY
         cols = [{"name": k, "id": k} for k in r["rows"][0]]
-        return None, r["rows"], cols, r["depth_fig"], r["rf_fig"], r["share_fig"]
+        return None, r["rows"], cols, r["depth_fig"], r["rf_fig"], r["channels_fig"], r["share_fig"]
 
     lesson_outputs = [Output(f"ls-{f}-msg", "children") for f in logic.LESSON_FIELDS]
 
@@ -258,6 +282,18 @@ def create_app(names: list[str] | None = None) -> Dash:
         if r["errors"]:
             return (message("Fix the marked field to recompute the lessons."), *fields, None, EMPTY)
         return (None, *fields, lesson_cards(r), logic.lesson_figure(r))
+
+    @app.callback(Output("ls-fixed-message", "children"), Output("ls-first", "children"),
+                  Output("ls-grad-text", "children"), Output("ls-grad-cifar", "figure"),
+                  Output("ls-grad-stack", "figure"), Output("ls-grad-table", "children"),
+                  Input("ls-fixed", "data"))
+    @guarded(6)
+    def fixed_lessons(_):
+        r = logic.fixed_lessons()
+        g = r["gradient"]
+        text = [html.P(p, className="muted") for p in g["explanation"]]
+        return (None, lesson_card("first", r["first_kernel"]), text, logic.gradient_figure(g, "cifar"),
+                logic.gradient_figure(g, "stack"), gradient_table(logic.gradient_rows(g)))
 
     return app
 

@@ -4,7 +4,6 @@ Each returns data for the page: plotly figure dicts, table rows, message strings
 
 from __future__ import annotations
 
-import json
 import threading
 from contextlib import contextmanager
 from functools import lru_cache
@@ -14,9 +13,9 @@ from ..catalog import HISTORY, history_info
 from ..errors import ArchvizError
 from ..record import Profile
 from ..render import charts
-from ..render.numbers import grouped, human, pair, shape
+from ..render.numbers import grouped, human, pair
+from ..render.summary import field_brief, headline
 from ..render.table import TEXT_COLUMNS, cell
-from ..store import home
 from . import validate
 from .validate import BadField
 
@@ -53,31 +52,10 @@ def _miss_lock(key: Any) -> Iterator[None]:
 
 # ---- data access ---------------------------------------------------------------------------
 def model_names() -> list[str]:
-    """Every catalogue name, cached in ARCHVIZ_HOME so a warm start needs no torchvision import."""
-    from importlib import metadata
+    """Every catalogue name, from the catalogue snapshot (a warm start needs no torchvision import)."""
+    from ..catalog import catalogue_names
 
-    try:
-        tv = metadata.version("torchvision")
-    except metadata.PackageNotFoundError:
-        tv = "none"
-    cache = home() / f"models-torchvision-{tv}.json"
-    try:
-        names = json.loads(cache.read_text())
-        if isinstance(names, list) and names and all(isinstance(n, str) for n in names):
-            return names
-    except (OSError, ValueError):
-        pass
-    from ..catalog import torchvision_models
-
-    names = list(torchvision_models())
-    try:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_suffix(".tmp")
-        tmp.write_text(json.dumps(names))
-        tmp.replace(cache)
-    except OSError:
-        pass  # an unusable ARCHVIZ_HOME only costs the next start a torchvision import
-    return names
+    return catalogue_names()
 
 
 @lru_cache(maxsize=1)
@@ -141,17 +119,6 @@ def history_figures(metric: Any = "macs", scale: Any = "log", variants: Any = No
 
 
 # ---- Explorer ------------------------------------------------------------------------------
-def headline(p: Profile) -> list[tuple[str, str, str]]:
-    t = p.totals
-    return [("Parameters", human(t["params"]), grouped(t["params"])),
-            ("MACs", human(t["macs"]), "multiply-adds"), ("FLOPs", human(t["flops"]), "= 2 × MACs"),
-            ("Conv+linear MACs", human(t["conv_linear_macs"]), "torchvision's GFLOPS"),
-            ("Depth", str(t["depth"]), "weighted layers"),
-            ("Receptive field", f"{pair(t['receptive_field'])} px", f"stride {pair(t['effective_stride'])}"),
-            ("Activations", human(t["activations"]), "conv/linear outputs"),
-            ("Input", shape(p.input_shape), "N×C×H×W")]
-
-
 def table_rows(p: Profile) -> list[dict[str, Any]]:
     """Layer rows for the DataTable: counts stay numbers (they sort), the rest as the CLI writes it."""
     numeric = {"params", "macs", "flops", "activations", "depth"}
@@ -177,7 +144,8 @@ def explore(model: Any, size: Any) -> dict[str, Any]:
         svg = f"<p>{html_escape(str(exc))}</p>"
     return {"profile": p, "headline": headline(p), "svg": svg, "rows": table_rows(p), "errors": {},
             "depth_fig": charts.macs_params_along_depth([p]), "rf_fig": charts.receptive_field_along_depth([p]),
-            "share_fig": charts.share_by_type([p]), "history": history_info(p.model)}
+            "channels_fig": charts.channels_along_depth([p]), "share_fig": charts.share_by_type([p]),
+            "history": history_info(p.model)}
 
 
 def html_escape(text: str) -> str:
@@ -218,11 +186,12 @@ def compare(models: Any) -> dict[str, Any]:
         t = p.totals
         rows.append({"model": charts.label_of(p), "params": grouped(t["params"]), "MACs": human(t["macs"]),
                      "FLOPs": human(t["flops"]), "depth": t["depth"],
-                     "receptive field": pair(t["receptive_field"]), "stride": pair(t["effective_stride"]),
+                     "receptive field": field_brief(t)[0], "stride": field_brief(t)[1],
                      "blocks": len(p.top_blocks()),
                      "top-1": ((p.catalog or {}).get("published") or {}).get("acc@1", "-")})
     return {"rows": rows, "depth_fig": charts.macs_params_along_depth(profiles),
-            "rf_fig": charts.receptive_field_along_depth(profiles), "share_fig": charts.share_by_type(profiles)}
+            "rf_fig": charts.receptive_field_along_depth(profiles),
+            "channels_fig": charts.channels_along_depth(profiles), "share_fig": charts.share_by_type(profiles)}
 
 
 # ---- Lessons -------------------------------------------------------------------------------
@@ -242,13 +211,69 @@ def lesson_results(channels: Any, kernel: Any, width: Any, growth: Any, layers: 
     if errors:
         return {"errors": errors, "error": " ".join(errors.values())}
     with _torch_lock:
-        out = {"kernel": lessons.kernel_vs_stack(c, k, size=16), "bottleneck": lessons.bottleneck(c, w, size=16),
-               "merge": lessons.add_vs_concat(c, n, g, size=16)}
-    return {"errors": {}, **{name: {
-        "title": l.title, "explanation": l.explanation, "saving": l.saving(),
-        "variants": [{"label": v.label, "params": v.params, "macs": v.macs,
-                      "receptive_field": pair(v.receptive_field), "out_channels": v.out_channels}
-                     for v in l.variants]} for name, l in out.items()}}
+        out = lessons.field_lessons(c, k, w, g, n)
+    return {"errors": {}, **{name: lesson_view(l) for name, l in out.items()}}
+
+
+def lesson_view(lesson: Any) -> dict[str, Any]:
+    """A lesson as the page shows it: lessons.lesson_dict with the receptive field written '5x5'."""
+    from .. import lessons
+
+    d = lessons.lesson_dict(lesson)
+    return {**d, "variants": [{**v, "receptive_field": pair(v["receptive_field"])} for v in d["variants"]]}
+
+
+@lru_cache(maxsize=1)
+def fixed_lessons() -> dict[str, Any]:
+    """The lessons no field changes: AlexNet's first layer and gradient flow at initialisation.
+    Computed once per process under the torch lock (about 2 s on two cores), then from memory."""
+    from .. import lessons
+
+    with _torch_lock:
+        first = lessons.large_first_kernel()
+        flow = lessons.gradient_flow()
+    return {"first_kernel": lesson_view(first), "gradient": lessons.gradient_dict(flow)}
+
+
+GRADIENT_GROUPS = {
+    "cifar": "CIFAR nets of He et al., 56 layers",
+    "stack": "Plain stack of 30 Linear layers, no batch norm",
+}
+# Titles start at the figure's left edge: the mode bar sits at the top right and would cover them.
+LEFT_TITLE = {"xref": "container", "x": 0.01, "xanchor": "left"}
+GRADIENT_STYLE = {  # colour, dash: one colour per net, dashed without batch norm / with He init
+    "plain56": ("#d62728", "solid"), "resnet56": ("#1f77b4", "solid"),
+    "plain56_nobn": ("#d62728", "dot"), "resnet56_nobn": ("#1f77b4", "dot"),
+    "sigmoid": ("#9467bd", "solid"), "tanh": ("#ff7f0e", "solid"), "relu": ("#2ca02c", "solid"),
+    "relu_he": ("#2ca02c", "dash"),
+}
+
+
+def gradient_figure(gradient: dict[str, Any], group: str) -> dict[str, Any]:
+    """Weight-gradient norm per layer, counted back from the output, one line per net, log y."""
+    data = []
+    for v in gradient["variants"]:
+        if v["group"] != group:
+            continue
+        colour, dash = GRADIENT_STYLE.get(v["key"], ("#6b7280", "solid"))
+        data.append({"type": "scatter", "mode": "lines+markers", "name": v["label"],
+                     "x": list(range(len(v["grad_norms"]))), "y": v["grad_norms"], "customdata": v["layers"],
+                     "line": {"color": colour, "dash": dash, "width": 2}, "marker": {"size": 4},
+                     "hovertemplate": f"{v['label']}<br>%{{customdata}}<br>gradient norm %{{y:.3g}}<extra></extra>"})
+    return {"data": data, "layout": {
+        "title": {"text": GRADIENT_GROUPS[group], "font": {"size": 14}, **LEFT_TITLE}, "template": "plotly_white",
+        "margin": {"l": 70, "r": 20, "t": 50, "b": 50}, "height": 420,
+        "legend": {"orientation": "h", "y": -0.2},
+        "xaxis": {"title": {"text": "weighted layers back from the output (0 = last layer, right end = first)"}},
+        "yaxis": {"type": "log", "exponentformat": "power", "title": {"text": "weight-gradient norm"}}}}
+
+
+def gradient_rows(gradient: dict[str, Any]) -> list[dict[str, str]]:
+    """One row per net: its first and last layers' gradient norms and the first as a fraction of the last
+    (three significant figures, as `archviz lessons` prints them)."""
+    from ..render.lessons import gradient_rows as rows
+
+    return rows(gradient)
 
 
 def lesson_figure(result: dict[str, Any]) -> dict[str, Any]:
@@ -260,10 +285,11 @@ def lesson_figure(result: dict[str, Any]) -> dict[str, Any]:
             params.append(v["params"])
             colours.append(palette[i])
     return {"data": [{"type": "bar", "x": params, "y": labels, "orientation": "h", "marker": {"color": colours},
-                      "text": [f"{p:,}" for p in params], "textposition": "auto",
+                      "text": [f"{p:,}" for p in params], "textposition": "outside", "cliponaxis": False,
                       "hovertemplate": "%{y}<br>%{x:,} parameters<extra></extra>"}],
-            "layout": {"title": {"text": "Parameters, computed on real torch.nn modules"}, "template": "plotly_white",
-                       "margin": {"l": 330, "r": 30, "t": 50, "b": 40}, "height": 420,
+            "layout": {"title": {"text": "Parameters, computed on real torch.nn modules", **LEFT_TITLE},
+                       "template": "plotly_white",
+                       "margin": {"l": 330, "r": 70, "t": 50, "b": 40}, "height": 420,
                        "yaxis": {"autorange": "reversed", "automargin": True},
                        "xaxis": {"title": {"text": "parameters"}}}}
 

@@ -4,29 +4,26 @@ return a Profile. It never formats output."""
 from __future__ import annotations
 
 import contextlib
-from importlib import metadata
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
-from ..catalog import ModelSpec, catalog_info, resolve
+from ..catalog import ModelSpec, catalog_info, installed_versions, resolve
 from ..conventions import CONVENTIONS
 from ..errors import ArchvizError
 from ..record import Profile
 from .assemble import Assembler
 from .graph import analyse
-from .trace import CountingBackend, Trace
+from .trace import ROOT_NAME, CountingBackend, Trace
 
-VERSIONED = ("torch", "torchvision", "fvcore", "archviz")
+VERSIONED = ("torch", "torchvision", "fvcore", "archviz", "timm")  # timm: "none" when absent
 
 
 def versions() -> dict[str, str]:
     """Library versions, read without importing them (the store keys on these)."""
-    out = {}
-    for dist in VERSIONED:
-        try:
-            out[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            out[dist] = "none"
-    return out
+    return installed_versions(VERSIONED)
+
+
+def _silent(stage: str) -> None:
+    """The progress callback when the caller wants none."""
 
 
 def default_backend() -> CountingBackend:
@@ -36,8 +33,9 @@ def default_backend() -> CountingBackend:
 
 
 @contextlib.contextmanager
-def module_stack(model: Any) -> Iterator[list[str]]:
-    """Track which module is running, so a trace failure can name it."""
+def module_stack(model: Any, named: Any = None) -> Iterator[list[str]]:
+    """Track which module is running, so a trace failure or a tracer warning can name it;
+    `named` gives (name, module) pairs (default: model.named_modules())."""
     stack: list[str] = []
     handles = []
 
@@ -50,7 +48,7 @@ def module_stack(model: Any) -> Iterator[list[str]]:
         if stack:
             stack.pop()
 
-    for name, mod in model.named_modules():
+    for name, mod in (model.named_modules() if named is None else named):
         handles.append(mod.register_forward_pre_hook(enter(name)))
         handles.append(mod.register_forward_hook(leave))
     try:
@@ -75,16 +73,26 @@ def frozen(model: Any) -> Iterator[None]:
             p.requires_grad_(flag)
 
 
-def trace_model(model: Any, input_shape: list[int], backend: CountingBackend | None = None) -> Trace:
+def model_device(model: Any) -> Any:
+    """Where the model's parameters live (the CPU for a model without any)."""
+    import torch
+
+    first = next(iter(model.parameters()), None)
+    return first.device if first is not None else torch.device("cpu")
+
+
+def trace_model(model: Any, input_shape: list[int], backend: CountingBackend | None = None,
+                inputs: tuple[Any, ...] | None = None) -> Trace:
+    """One trace of `model` on `inputs`, or on zeros of `input_shape` on the model's device."""
     import torch
 
     from ..build import flush_denormals
 
     backend = backend or default_backend()
-    x = torch.zeros(*input_shape)
+    args = inputs if inputs is not None else (torch.zeros(*input_shape, device=model_device(model)),)
     with module_stack(model) as stack, torch.no_grad(), flush_denormals(), frozen(model):
         try:
-            return backend.trace(model, (x,))
+            return backend.trace(model, args)
         except SystemExit as exc:  # user code called exit(): one line, never a silent exit
             raise ArchvizError(f"tracing {type(model).__name__} called exit({exc.code!r})", 1) from None
         except Exception as exc:
@@ -95,40 +103,103 @@ def trace_model(model: Any, input_shape: list[int], backend: CountingBackend | N
                                f"{type(exc).__name__}: {first}", 1) from exc
 
 
+def layout_notes(layout: str, input_shape: list[int], totals: dict[str, Any]) -> list[str]:
+    """Why a profile has no receptive field, or what its headline field could not describe."""
+    shape = "x".join(map(str, input_shape))
+    if layout == "NC":
+        return [f"Input {shape} (layout NC) has no spatial dimension: no receptive field."]
+    if layout == "NLC":
+        return [f"Input {shape} is a token sequence (layout NLC): its positions are tokens that linear, "
+                "attention and recurrent layers mix by content, not a grid that windows slide over, "
+                "so no receptive field is given."]
+    if totals.get("receptive_field") is not None:
+        return []
+    last = totals.get("last_spatial_field")
+    if not last:
+        return ["Receptive field of the output unknown: no layer has a known field."]
+    rf, stride = _compact(last["receptive_field"]), _compact(last["effective_stride"])
+    return [f"Receptive field of the output unknown; the last layer with a known field is "
+            f"{last['at']}: {rf} px at stride {stride}."]
+
+
+def _compact(values: list[float]) -> str:
+    """[7, 7] -> '7', [3, 5] -> '3x5' (as the renderers write fields)."""
+    text = [f"{v:g}" for v in values]
+    return text[0] if len(set(text)) == 1 else "x".join(text)
+
+
+def unfollowed_note(kinds: list[str]) -> str:
+    """Operators after which a known receptive field became unknown, with why where archviz knows."""
+    why = {k: " (interpolation: its taps depend on align_corners, which the trace does not keep)"
+           for k in kinds if "upsample_" in k and "nearest" not in k}
+    return "Receptive field unknown after: " + ", ".join(k + why.get(k, "") for k in kinds)
+
+
+def tracer_notes(trace: Trace, example: bool) -> list[str]:
+    """Tracer warnings as notes: the graph (and every count) follows what this one input did."""
+    given = "the example inputs" if example else "an all-zero input"
+    out = []
+    for module, message in trace.warnings:
+        first = message.split(". ")[0].rstrip(".")
+        out.append(f"Tracer warning in module {module or ROOT_NAME!r}: {first}. The trace follows what "
+                   f"{given} did there (a branch or size that depends on the data is fixed to it): "
+                   f"the graph and counts may not hold for other inputs.")
+    return out
+
+
 def profile_module(model: Any, input_shape: list[int], name: str = "model",
                    catalog: dict[str, Any] | None = None,
-                   backend: CountingBackend | None = None) -> Profile:
-    """Profile an already built nn.Module (used by the lessons and by tests)."""
-    trace = trace_model(model, input_shape, backend)
-    ga = analyse(trace)
+                   backend: CountingBackend | None = None,
+                   inputs: tuple[Any, ...] | None = None,
+                   progress: Callable[[str], None] | None = None,
+                   layout: str | None = None) -> Profile:
+    """Profile an already built nn.Module, in the mode it is in (the API and the lessons call it
+    with the module in eval mode); `inputs` are example tensors, else zeros of `input_shape`.
+    `progress`, when given, is called with each stage's name ("tracing", "analysing"). `layout`
+    (NCHW, NCL, NLC, NC, ...) says which input dimensions are spatial; default from the rank."""
+    from ..build import rank_layout
+
+    layout = layout or rank_layout(len(input_shape))
+    report = progress or _silent
+    report("tracing")
+    trace = trace_model(model, input_shape, backend, inputs)
+    report("analysing")
+    ga = analyse(trace, layout)
     asm = Assembler(trace, ga)
-    notes = []
+    totals = asm.totals()
+    notes = tracer_notes(trace, inputs is not None)
+    notes += layout_notes(layout, input_shape, totals)
     if ga.unfollowed:
-        notes.append("Receptive field unknown after: " + ", ".join(ga.unfollowed))
+        notes.append(unfollowed_note(ga.unfollowed))
     if trace.uncounted:
         notes.append("Uncounted operators (no handler, 0 MACs): "
                      + ", ".join(f"{k} x{v}" for k, v in sorted(trace.uncounted.items())))
     return Profile(
-        model=name, input_shape=list(input_shape), totals=asm.totals(), layers=asm.layers(),
+        model=name, input_shape=list(input_shape), totals=totals, layers=asm.layers(),
         blocks=asm.block_rows(), graph=asm.graph_nodes(), uncounted_ops=dict(trace.uncounted),
         conventions=dict(CONVENTIONS), versions={**versions(), "backend": trace.backend},
-        catalog=catalog, notes=notes, model_class=type(model).__name__,
+        catalog=catalog, notes=notes, model_class=type(model).__name__, layout=layout,
     )
 
 
 def profile(model: str | ModelSpec, input_shape: list[int] | str | None = None,
-            backend: CountingBackend | None = None) -> Profile:
-    """Profile a catalogue name, `package.module:factory` or `file.py:factory`.
+            backend: CountingBackend | None = None,
+            progress: Callable[[str], None] | None = None,
+            layout: str | None = None) -> Profile:
+    """Profile a catalogue name, `package.module:factory` or `file.py:factory`. `progress`, when
+    given, is called with each stage's name: "building", "tracing", "analysing". `input_shape` is
+    read with `layout` (NCHW, NCL, NLC, CHW; default from its count, see build.resolve_input).
 
     >>> p = profile("vgg16"); p.totals["params"], p.table.head()
     """
-    from ..build import build_model, default_input_shape, parse_input_shape
+    from ..build import build_model, default_input_shape, resolve_input
 
+    (progress or _silent)("building")
     spec = model if isinstance(model, ModelSpec) else resolve(model)
     info = catalog_info(spec)
-    if isinstance(input_shape, str):
-        input_shape = parse_input_shape(input_shape)
     if input_shape is None:
         input_shape = default_input_shape(spec, (info or {}).get("published"))
+    input_shape, layout = resolve_input(input_shape, layout, image=spec.kind != "factory")
     module = build_model(spec, input_shape)
-    return profile_module(module, input_shape, spec.spec, info, backend)
+    return profile_module(module, input_shape, spec.spec, info, backend, progress=progress,
+                          layout=layout)

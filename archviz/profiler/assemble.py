@@ -53,14 +53,26 @@ class Assembler:
         self.sums = self._sum_by_module()
 
     def _sum_by_module(self) -> dict[str, dict[str, float]]:
+        """Each op's counts on its owning module and every module around it. A fused op's parts
+        (op.attrs["parts"]: {child module: {"macs", "activations"}}, the share of a child's layer
+        run inside it) also go to the child and the modules between it and the owner, so every
+        cost lands on the row that does it while the owner's and the totals' sums stay the same."""
         sums: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-        for op in self.trace.ops:
-            for name in [*self.lineage.ancestors(op.scope), ""]:
+
+        def book(names: list[str], macs: float, activations: float, kind: str) -> None:
+            for name in names:
                 s = sums[name]
-                s["macs"] += op.macs
-                s["activations"] += op.activations
-                if op.kind in CONV_LINEAR_OPS:
-                    s["conv_linear_macs"] += op.macs
+                s["macs"] += macs
+                s["activations"] += activations
+                if kind in CONV_LINEAR_OPS:
+                    s["conv_linear_macs"] += macs
+
+        for op in self.trace.ops:
+            owners = [*self.lineage.ancestors(op.scope), ""]
+            book(owners, op.macs, op.activations, op.kind)
+            for child, part in op.attrs.get("parts", {}).items():
+                inner = [n for n in self.lineage.ancestors(child) if n not in owners]
+                book(inner, part.get("macs", 0.0), part.get("activations", 0.0), op.kind)
         return sums
 
     def outer_block(self, name: str) -> str | None:
@@ -80,6 +92,12 @@ class Assembler:
     def field_of(self, value: str | None) -> Field | None:
         return self.ga.fields.get(value) if value else None
 
+    def made_by(self, value: str | None) -> str | None:
+        """The module whose operator produced `value` ("(model)" for the model's own forward)."""
+        if not value or value not in self.ga.producer:
+            return None
+        return self.trace.ops[self.ga.producer[value]].scope or ROOT_NAME
+
     def layers(self) -> list[dict[str, Any]]:
         rows = []
         parents = {m.parent for m in self.trace.modules.values() if m.parent is not None}
@@ -92,7 +110,8 @@ class Assembler:
                 "name": name or ROOT_NAME, "type": info.type,
                 "level": info.level,
                 "leaf": name not in parents if name else False,
-                "output_shape": shape, "params": info.params, "macs": _num(macs),
+                "output_shape": shape, "params": info.params, "own_params": info.own_params,
+                "macs": _num(macs),
                 "flops": _num(2 * macs), "conv_linear_macs": _num(s.get("conv_linear_macs", 0.0)),
                 "activations": _num(s.get("activations", 0.0)),
                 **field_json(self.field_of(value)),
@@ -136,18 +155,34 @@ class Assembler:
         return rows
 
     def _has_skip(self, name: str, ins: list[str]) -> str | None:
-        """'identity' when a block input feeds one of its merges directly, 'projection' when
-        through a weighted layer on a path that skips the main branch, else None."""
+        """'identity' when a block input feeds one of its merges directly, or feeds directly a
+        merge outside the block that also takes the block's output (DenseNet: every dense layer's
+        inputs go straight to its dense block's concat, beside the layer's output), or reaches an add
+        through no weighted layer (option A's subsample-and-pad); 'projection' when through a
+        weighted layer on a path that skips the main branch, else None."""
         ops = self.merges.get(name, [])
-        if not ops:
-            return None
         for op in ops:
             if any(v in ins for v in self.ga.derived.get(op.index, [])):
                 return "identity"
+        out_v = self.out_value.get(name)
+        if out_v and ins:
+            for scope, outer in self.merges.items():
+                if self.lineage.within(name, scope):
+                    continue
+                for op in outer:
+                    derived = self.ga.derived.get(op.index, [])
+                    if out_v in derived and any(v in ins for v in derived):
+                        return "identity"
+        if not ops:
+            return None
         adds = [op for op in ops if MERGE_OPS[op.kind] == "add"]
-        depths = [[self.ga.depth.get(v, 0) for v in self.ga.derived[op.index]] for op in adds]
-        if any(len(set(d)) > 1 for d in depths):
-            return "projection"
+        depth_in = max((self.ga.depth.get(v, 0) for v in ins), default=0)
+        for op in adds:
+            depths = [self.ga.depth.get(v, 0) for v in self.ga.derived[op.index]]
+            if len(set(depths)) > 1:
+                # the shortcut is the shallower operand: through a weighted layer it is a projection;
+                # with none (ResNet option A: subsampled, zero-padded channels) still an identity
+                return "projection" if min(depths) > depth_in else "identity"
         return None
 
     def graph_nodes(self) -> list[dict[str, Any]]:
@@ -181,8 +216,8 @@ class Assembler:
         spatial = [(self.ga.producer[v], v) for v, f in self.ga.fields.items()
                    if f.kind == SPATIAL and v in self.ga.producer]
         last = max(spatial)[1] if spatial else None
-        rf = field_json(self.field_of(last))
-        last_op = self.trace.ops[self.ga.producer[last]] if last else None
+        out = self.trace.outputs[0] if self.trace.outputs else None
+        rf = field_json(self.field_of(out))  # the headline describes the (first) output
         return {
             "params": self.trace.modules[""].params, "macs": _num(macs), "flops": _num(2 * macs),
             "conv_linear_macs": _num(root.get("conv_linear_macs", 0.0)),
@@ -190,7 +225,8 @@ class Assembler:
             "fvcore_macs": _num(fvcore_macs),
             "receptive_field": rf["receptive_field"], "effective_stride": rf["effective_stride"],
             "effective_padding": rf["effective_padding"],
-            "receptive_field_at": last_op.scope if last_op else None,
+            "receptive_field_at": self.made_by(out),
+            "last_spatial_field": {**field_json(self.field_of(last)), "at": self.made_by(last)} if last else None,
             "depth": max((self.ga.depth.get(v, 0) for v in self.trace.outputs), default=0),
             "op_breakdown": {k: _num(v) for k, v in sorted(breakdown.items(), key=lambda kv: -kv[1])},
         }

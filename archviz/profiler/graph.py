@@ -5,7 +5,10 @@ Receptive-field arithmetic per spatial dimension, for a window of kernel k, stri
 dilation d (k_eff = d*(k-1)+1), with r = field size, j = jump (effective stride), c = centre of the
 first output position's field in input pixels:
     r' = r + (k_eff - 1) * j      j' = j * s      c' = c + ((k_eff - 1)/2 - p) * j
-Where paths merge, the union of the branches' intervals [c - (r-1)/2, c + (r-1)/2] is taken."""
+Where paths merge, the union of the branches' intervals [c - (r-1)/2, c + (r-1)/2] is taken.
+Resampling up (transposed convolution, nearest upsampling by an integer factor) has a fractional
+stride, j' = j / s, and its field is the envelope of what any output position sees (`_transposed`).
+A gate (x * f(global pool of x)) is off the main path for the field and for the depth alike."""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ from dataclasses import dataclass
 from math import ceil, prod
 from typing import Any
 
-from .handlers import MERGE_OPS, UNPACK_OPS
+from .handlers import MERGE_OPS, PAD_OPS, UNPACK_OPS
 from .trace import ModuleInfo, Op, Trace
 
 SPATIAL, GLOBAL, UNKNOWN = "spatial", "global", "unknown"
@@ -22,6 +25,10 @@ GLOBAL_MIXING_OPS = {"aten::matmul", "aten::bmm", "aten::einsum", "aten::scaled_
 ADAPTIVE_POOLS = {f"aten::adaptive_{p}_pool{d}d" for p in ("avg", "max") for d in (1, 2, 3)}
 REDUCTIONS = {"aten::mean", "aten::sum", "aten::amax"}
 LINEAR_OPS = {"aten::linear", "aten::addmm"}
+NEAREST_OPS = {f"aten::{name}{d}d" for name in ("upsample_nearest", "_upsample_nearest_exact")
+               for d in (1, 2, 3)}
+# Layouts of a model input: which of its dimensions are spatial (N, C first; NLC: none followed).
+LAYOUT_FIELD_DIMS = {"NCL": (2,), "NCHW": (2, 3), "NCDHW": (2, 3, 4), "NC": (), "NLC": ()}
 
 # Known building-block classes: blocks even where an instance has no merge of its own (DenseNet's
 # transition; the first MBConv of a stage, whose stride or width change drops the residual add).
@@ -96,6 +103,94 @@ def _adaptive(field: Field, in_shape: list[int], out_shape: list[int]) -> Field:
     return field.window(kernel, stride, [0] * len(ins), [1] * len(ins))
 
 
+def _windowed(field: Field, attrs: dict[str, Any], in_shape: list[int] | None) -> Field:
+    """A conv or pool window: its geometry lists cover the tensor's last len(kernel) dimensions;
+    a field dimension outside them sees a window of 1 (local response norm pools over channels
+    with avg_pool3d on an unsqueezed tensor: its field dims are the pool's last two)."""
+    kernel = attrs["kernel"]
+    if in_shape is None or len(kernel) == len(field.dims):
+        return field.window(kernel, attrs["stride"], attrs["padding"], attrs["dilation"])
+    first = len(in_shape) - len(kernel)
+    geometry = {k: [] for k in ("kernel", "stride", "padding", "dilation")}
+    for d in field.dims:
+        i = d - first
+        for k, default in (("kernel", 1), ("stride", 1), ("padding", 0), ("dilation", 1)):
+            geometry[k].append(attrs[k][i] if 0 <= i < len(kernel) else default)
+    return field.window(geometry["kernel"], geometry["stride"], geometry["padding"], geometry["dilation"])
+
+
+def _padded(field: Field, pad: list[Any], in_shape: list[int], out_shape: list[int]) -> Field:
+    """Padding (F.pad order: (left, right) pairs from the last dimension) moves positions like a
+    size-1 window with that left padding: the field's centre shifts, its size stays. An amount the
+    model computed at run time (timm's "same" padding reads the input size) is not a constant in the
+    trace: the total is read from the shapes and split as same padding does, left = total // 2."""
+    rank = len(in_shape)
+    lefts = []
+    for d in field.dims:
+        i = 2 * (rank - 1 - d)
+        left = pad[i] if i < len(pad) else 0
+        lefts.append(left if isinstance(left, int) else (out_shape[d] - in_shape[d]) // 2)
+    n = len(field.dims)
+    return field.window([1] * n, [1] * n, lefts, [1] * n)
+
+
+def _sliced(field: Field, attrs: dict[str, Any], in_shape: list[int]) -> Field:
+    """x[..., start::step] on a spatial dimension keeps every step-th position from `start`: a
+    size-1 window of that stride, shifted by `start`. Other dimensions (channels) keep the field."""
+    d = _norm_dim(attrs["dim"], len(in_shape))
+    if d not in field.dims:
+        return field
+    start = attrs["start"] + (in_shape[d] if attrs["start"] < 0 else 0)
+    n = len(field.dims)
+    stride = [attrs["step"] if dim == d else 1 for dim in field.dims]
+    shift = [-min(start, in_shape[d]) if dim == d else 0 for dim in field.dims]
+    return field.window([1] * n, stride, shift, [1] * n)
+
+
+def _transposed(field: Field, kernel, stride, padding, dilation) -> Field:
+    """A transposed convolution (kernel k, stride s, padding p, dilation d; k_eff = d*(k-1)+1):
+    output o receives input i through tap t where i*s + t*d = o + p, so the inputs it sees lie in
+    [(o + p - (k_eff-1)) / s, (o + p) / s]. The field is that envelope, linear in o:
+        j' = j / s      r' = r + (k_eff - 1) * j'      c' = c + (p - (k_eff - 1)/2) * j'
+    It is exact where the taps line up with the inputs (s divides k_eff - 1 and o + p) and an upper
+    bound elsewhere, by less than one input step per such layer."""
+    n = len(field.size)
+    if len(kernel) != n:
+        return Field(UNKNOWN)
+    size, jump, centre = [], [], []
+    for i in range(n):
+        keff = dilation[i] * (kernel[i] - 1) + 1
+        j = field.jump[i] / stride[i]
+        size.append(field.size[i] + (keff - 1) * j)
+        centre.append(field.centre[i] + (padding[i] - (keff - 1) / 2) * j)
+        jump.append(j)
+    return Field(SPATIAL, tuple(size), tuple(jump), tuple(centre), field.dims)
+
+
+def _resampled(field: Field, kind: str, in_shape: list[int], out_shape: list[int]) -> Field:
+    """Nearest resampling by integer factors. Up by s: output o copies input floor(o/s), which is a
+    transposed convolution with kernel s and stride s (`_transposed`). Down by t: output o copies
+    input o*t (floor(o*t + t/2) for nearest-exact), a size-1 window of stride t. Other factors:
+    unknown (the operator is named in the notes)."""
+    kernel, stride, padding, up = [], [], [], []
+    for d in field.dims:
+        i, o = in_shape[d], out_shape[d]
+        if o >= i and o % i == 0:
+            up.append(True), kernel.append(o // i), stride.append(o // i), padding.append(0)
+        elif o < i and i % o == 0:
+            t = i // o
+            up.append(False), kernel.append(1), stride.append(t)
+            padding.append(-(t // 2) if "exact" in kind else 0)
+        else:
+            return Field(UNKNOWN)
+    n = len(field.dims)
+    if all(up):
+        return _transposed(field, kernel, stride, padding, [1] * n)
+    if not any(up):
+        return field.window(kernel, stride, padding, [1] * n)
+    return Field(UNKNOWN)  # up along one dimension, down along another: not followed
+
+
 def _reshape(field: Field, in_shape: list[int], out_shape: list[int]) -> Field:
     """Views and reshapes: keep the field when the spatial sizes survive as trailing dims."""
     if in_shape == out_shape:
@@ -118,12 +213,18 @@ def is_gate(value: str, field: Field, out_shape: list[int] | None, shapes: dict[
     return all(s == 1 for s in shape[2:]) and any(o > 1 for o in out_shape[2:])
 
 
+def main_operands(op: Op, sources: list[str], fields: list[Field], shapes: dict[str, Any]) -> list[int]:
+    """Indices of the operands on the main path of a merge: all but the gates (every operand when
+    all are gates). One rule for the receptive field and the depth."""
+    out_shape = shapes.get(op.outputs[0]) if op.outputs else None
+    main = [i for i, (v, f) in enumerate(zip(sources, fields)) if not is_gate(v, f, out_shape, shapes)]
+    return main or list(range(len(sources)))
+
+
 def merge_fields(op: Op, sources: list[str], fields: list[Field], shapes: dict[str, Any]) -> Field:
     """Merge of branches; a gate (x * sigmoid(pool(x))) rescales positions without widening them,
     so the field follows the spatial operands (CONVENTIONS['receptive_field'])."""
-    out_shape = shapes.get(op.outputs[0]) if op.outputs else None
-    spatial = [f for v, f in zip(sources, fields) if not is_gate(v, f, out_shape, shapes)]
-    return union(spatial or fields)
+    return union([fields[i] for i in main_operands(op, sources, fields, shapes)])
 
 
 def propagate(op: Op, sources: list[str], fields: list[Field], shapes: dict[str, Any]) -> Field:
@@ -143,13 +244,19 @@ def propagate(op: Op, sources: list[str], fields: list[Field], shapes: dict[str,
     out_shape = shapes.get(op.outputs[0]) if op.outputs else None
     if "kernel" in attrs and source == op.inputs[0]:
         if attrs.get("transposed"):
-            return Field(UNKNOWN)
-        return field.window(attrs["kernel"], attrs["stride"], attrs["padding"], attrs["dilation"])
+            return _transposed(field, attrs["kernel"], attrs["stride"], attrs["padding"], attrs["dilation"])
+        return _windowed(field, attrs, in_shape)
     if in_shape is None or out_shape is None:
         return Field(UNKNOWN)
     if kind in ADAPTIVE_POOLS:
         return _adaptive(field, in_shape, out_shape)
+    if kind in NEAREST_OPS:
+        return _resampled(field, kind, in_shape, out_shape)
     rank = len(in_shape)
+    if kind in PAD_OPS:
+        return _padded(field, attrs["pad"], in_shape, out_shape)
+    if kind == "aten::slice":
+        return _sliced(field, attrs, in_shape)
     if kind == "aten::flatten":
         start, end = [_norm_dim(d, rank) for d in attrs["dims"]]
         if any(start <= d <= end for d in field.dims):
@@ -178,32 +285,46 @@ class GraphAnalysis:
     depth: dict[str, int]        # value id -> weighted layers on the longest path
     producer: dict[str, int]     # value id -> op index
     derived: dict[int, list[str]]  # op index -> its inputs that depend on the model input
-    unfollowed: list[str]          # operators whose receptive-field rule failed (field: unknown)
+    unfollowed: list[str]          # operators after which a known field became unknown
 
 
-def analyse(trace: Trace) -> GraphAnalysis:
-    """One topological pass: field, depth and producer of every value derived from the input."""
+def input_field(shape: list[int], layout: str | None = None) -> Field:
+    """The field of a model input: one pixel per spatial dimension (those after N and C, or as the
+    layout says); unknown where it has none (NC) or its positions are tokens (NLC)."""
+    dims = LAYOUT_FIELD_DIMS.get(layout or "", tuple(range(2, len(shape))))
+    if not dims or any(d >= len(shape) for d in dims):
+        return Field(UNKNOWN)
+    n = len(dims)
+    return Field(SPATIAL, (1.0,) * n, (1.0,) * n, (0.0,) * n, dims)
+
+
+def analyse(trace: Trace, layout: str | None = None) -> GraphAnalysis:
+    """One topological pass: field, depth and producer of every value derived from the input.
+    `layout` (NCHW, NCL, NLC, NC, ...) says which input dimensions are spatial."""
     fields: dict[str, Field] = {}
     depth: dict[str, int] = {}
-    for v in trace.inputs:
-        shape = trace.shapes.get(v) or []
-        n = max(len(shape) - 2, 0)
-        fields[v] = Field(SPATIAL, (1.0,) * n, (1.0,) * n, (0.0,) * n, tuple(range(2, 2 + n)))
+    for i, v in enumerate(trace.inputs):
+        fields[v] = input_field(trace.shapes.get(v) or [], layout if i == 0 else None)
         depth[v] = 0
     producer: dict[str, int] = {}
     derived: dict[int, list[str]] = {}
     unfollowed: set[str] = set()
     for op in trace.ops:
-        ins = [v for v in op.inputs if v in fields]
+        ins = list(dict.fromkeys(v for v in op.inputs if v in fields))  # x * x is not a merge
         derived[op.index] = ins
         if not ins:
             continue
+        in_fields = [fields[v] for v in ins]
         try:
-            out_field = propagate(op, ins, [fields[v] for v in ins], trace.shapes)
-        except (IndexError, TypeError, ValueError, KeyError):
+            out_field = propagate(op, ins, in_fields, trace.shapes)
+        except (IndexError, TypeError, ValueError, KeyError, ZeroDivisionError):
             out_field = Field(UNKNOWN)  # an operator this analysis cannot follow: say unknown
-            unfollowed.add(op.kind)
-        out_depth = max(depth[v] for v in ins) + (op.attrs.get("depth", 1) if op.weighted else 0)
+        if out_field.kind == UNKNOWN and any(f.kind == SPATIAL for f in in_fields) \
+                and not any(f.kind == UNKNOWN for f in in_fields) and op.kind not in UNPACK_OPS \
+                and op.outputs and trace.shapes.get(op.outputs[0]) is not None:
+            unfollowed.add(op.kind)  # this operator lost a known field (of a tensor): notes name it
+        main = main_operands(op, ins, in_fields, trace.shapes) if len(ins) > 1 else [0]
+        out_depth = max(depth[ins[i]] for i in main) + (op.attrs.get("depth", 1) if op.weighted else 0)
         for v in op.outputs:
             fields[v] = out_field
             depth[v] = out_depth

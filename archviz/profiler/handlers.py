@@ -65,15 +65,95 @@ def sdpa(inputs: list[Any], outputs: list[Any]) -> float:
     return 2 * prod(q) * k[-2]
 
 
-def native_mha(inputs: list[Any], outputs: list[Any]) -> float:
-    """Fused multi-head attention (inference fast path): QKV and output projections,
-    4*B*L*E^2, plus Q@K^T and A@V, 2*B*L*S*E."""
+def _mha_dims(inputs: list[Any]) -> tuple[int, int, int, int] | None:
+    """aten::_native_multi_head_attention(query, key, value, embed_dim, num_heads, qkv_weight,
+    qkv_bias, proj_weight, proj_bias, mask, need_weights, ...): (B, L, S, E), batch first."""
     q, k = shape_of(inputs[0]), shape_of(inputs[1])
-    if not q or not k:
+    if not q or not k or len(q) < 2 or len(k) < 2:
+        return None
+    return prod(q[:-2]), q[-2], k[-2], q[-1]
+
+
+def native_mha(inputs: list[Any], outputs: list[Any]) -> float:
+    """Fused multi-head attention (inference fast path): the Q, K, V and output projections,
+    (2*L + 2*S)*E^2 per batch (4*L*E^2 for self-attention), plus Q@K^T and A@V, 2*L*S*E."""
+    dims = _mha_dims(inputs)
+    if dims is None:
         return 0
-    b, length, e = q
-    s = k[1]
-    return 4 * b * length * e * e + 2 * b * length * s * e
+    b, length, s, e = dims
+    return b * (2 * length + 2 * s) * e * e + 2 * b * length * s * e
+
+
+def native_mha_out_proj(inputs: list[Any], outputs: list[Any]) -> float:
+    """The output projection's share of the fused op's MACs, B*L*E^2 (its `out_proj` child)."""
+    dims = _mha_dims(inputs)
+    return dims[0] * dims[1] * dims[3] * dims[3] if dims else 0
+
+
+def native_mha_activations(inputs: list[Any], outputs: list[Any]) -> float:
+    """What fvcore's ActivationCountAnalysis counts on nn.MultiheadAttention's unfused path: the
+    outputs of the Q, K, V projections, B*(L + 2*S)*E, and of out_proj, B*L*E; with
+    need_weights=True (the unfused path then materialises the attention with bmm) also the
+    attention weights B*H*L*S and A@V, B*L*E."""
+    dims = _mha_dims(inputs)
+    if dims is None:
+        return 0
+    b, length, s, e = dims
+    count = b * (length + 2 * s) * e + b * length * e
+    if len(inputs) > 10 and const(inputs[10]):
+        count += b * (const(inputs[4]) or 1) * length * s + b * length * e
+    return count
+
+
+def native_mha_out_proj_activations(inputs: list[Any], outputs: list[Any]) -> float:
+    """out_proj's share of the fused op's activations: its output, B*L*E."""
+    dims = _mha_dims(inputs)
+    return dims[0] * dims[1] * dims[3] if dims else 0
+
+
+def sdpa_activations(inputs: list[Any], outputs: list[Any]) -> float:
+    """scaled_dot_product_attention counts no activations: on nn.MultiheadAttention's unfused
+    path (need_weights=False) fvcore counts its projections (linear) and nothing for this op, and
+    it never materialises the attention weights. Counted 0 so that nn.MultiheadAttention counts
+    alike on the fast path, the unfused path and with batch_first=False."""
+    return 0
+
+
+# ---- recurrent layers (nn.RNN, nn.GRU, nn.LSTM; their cells trace as linear + elementwise ops) ---
+RNN_OPS: dict[str, int] = {"aten::lstm": 4, "aten::gru": 3, "aten::rnn_tanh": 1, "aten::rnn_relu": 1}
+
+
+def _is_list(value: Any) -> bool:
+    return value.node().kind() == "prim::ListConstruct"
+
+
+def _rnn_args(inputs: list[Any]) -> tuple[Any, Any, int]:
+    """(input, params list, num_layers) of aten::lstm / gru / rnn_tanh / rnn_relu, either overload:
+    (input, hx, params, has_biases, num_layers, dropout, train, bidirectional, batch_first) or,
+    for a packed sequence, (data, batch_sizes, hx, params, has_biases, num_layers, ...)."""
+    if len(inputs) > 5 and _is_list(inputs[3]):
+        return inputs[0], inputs[3], const(inputs[5]) or 1
+    return inputs[0], inputs[2], const(inputs[4]) or 1
+
+
+def _rows(value: Any) -> int:
+    """Input vectors fed in: time steps x batch (or a packed sequence's rows); any order."""
+    shape = shape_of(value)
+    return prod(shape[:-1]) if shape else 0
+
+
+def rnn(inputs: list[Any], outputs: list[Any]) -> float:
+    """Gate matmuls of every step, layer and direction: per step the sum of the weight matrices'
+    elements, gates*H*(I_layer + H) (+ P*H for an LSTM projection, whose W_hh is gates*H*P).
+    Biases, gate nonlinearities and the state updates are not counted (CONVENTIONS['macs'])."""
+    data, params, _ = _rnn_args(inputs)
+    weights = [shape_of(w) for w in params.node().inputs()] if _is_list(params) else []
+    return _rows(data) * sum(prod(w) for w in weights if w and len(w) == 2)
+
+
+def rnn_depth(inputs: list[Any]) -> int:
+    """Stacked layers: num_layers (the two directions of a layer run side by side)."""
+    return int(_rnn_args(inputs)[2])
 
 
 EXTRA_MAC_HANDLES: dict[str, Handle] = {
@@ -93,29 +173,52 @@ EXTRA_MAC_HANDLES: dict[str, Handle] = {
     "aten::linalg_vector_norm": per_input_element(1),
     "aten::scaled_dot_product_attention": sdpa,
     "aten::_native_multi_head_attention": native_mha,
+    **{op: rnn for op in RNN_OPS},
 }
 
-ZERO_COST_OPS: set[str] = {f"aten::{op}" for op in (
+# Activations for ops fvcore's ActivationCountAnalysis has no rule for (CONVENTIONS['activations']).
+EXTRA_ACTIVATION_HANDLES: dict[str, Handle] = {
+    "aten::_native_multi_head_attention": native_mha_activations,
+    "aten::scaled_dot_product_attention": sdpa_activations,
+}
+
+# Fused operators that run a child module's layer inside them: (child attribute, its MACs, its
+# activations). The child's share is booked on the child's row (its parents and the totals are
+# unchanged): nn.MultiheadAttention's fast path reads out_proj's weight inside the fused op.
+CHILD_SHARES: dict[str, tuple[str, Handle, Handle]] = {
+    "aten::_native_multi_head_attention": ("out_proj", native_mha_out_proj, native_mha_out_proj_activations),
+}
+
+# Padding operators (constant, reflect, replicate, circular): each shifts positions, as a window
+# of size 1 with that padding would, and widens no field.
+PAD_OPS = {"aten::pad", "aten::constant_pad_nd",
+           *(f"aten::{kind}_pad{d}d" for kind in ("reflection", "replication", "circular") for d in (1, 2, 3))}
+
+ZERO_COST_OPS: set[str] = PAD_OPS | {f"aten::{op}" for op in (
     "cat", "flatten", "view", "reshape", "contiguous", "dropout", "dropout_", "feature_dropout",
     "permute", "transpose", "t", "squeeze", "unsqueeze", "unsqueeze_", "select", "slice", "size",
     "chunk", "split", "split_with_sizes", "unbind", "stack", "expand", "expand_as", "narrow",
     "to", "type_as", "detach", "copy_", "zeros", "zeros_like", "ones", "full", "empty", "arange",
-    "Int", "ScalarImplicit", "constant_pad_nd", "pad", "roll", "index", "gather", "channel_shuffle",
-    "pixel_shuffle", "new_zeros", "new_empty", "new_full", "alias", "clone", "repeat")}
+    "Int", "ScalarImplicit", "roll", "index", "gather", "channel_shuffle",
+    "pixel_shuffle", "new_zeros", "new_empty", "new_full", "alias", "clone", "repeat",
+    "unsafe_chunk", "_pack_padded_sequence", "_pad_packed_sequence")}
 
 # What torchvision's GFLOPS counts: convolutions, linear layers and matrix products (for
 # transformers the attention's projections and matmuls, which its published figures include).
 CONV_LINEAR_OPS: set[str] = {"aten::_convolution", "aten::linear", "aten::addmm", "aten::matmul",
                              "aten::mm", "aten::bmm", "aten::einsum",
-                             "aten::scaled_dot_product_attention", "aten::_native_multi_head_attention"}
+                             "aten::scaled_dot_product_attention", "aten::_native_multi_head_attention",
+                             *RNN_OPS}
 # Weighted layers an operator stands for on the longest path (fused attention: QKV then output).
 WEIGHTED_DEPTH: dict[str, int] = {"aten::_native_multi_head_attention": 2}
+# The same, read from the operator's arguments (stacked recurrent layers).
+DEPTH_OF: dict[str, Callable[[list[Any]], int]] = {op: rnn_depth for op in RNN_OPS}
 # Operators whose tensor outputs are the input's positions split up (field passes through).
-UNPACK_OPS: set[str] = {"prim::ListUnpack", "prim::TupleUnpack", "aten::chunk", "aten::split",
-                        "aten::split_with_sizes", "aten::unbind"}
+UNPACK_OPS: set[str] = {"prim::ListUnpack", "prim::TupleUnpack", "aten::chunk", "aten::unsafe_chunk",
+                        "aten::split", "aten::split_with_sizes", "aten::unbind"}
 MATMUL_OPS: set[str] = {"aten::matmul", "aten::mm", "aten::bmm", "aten::einsum"}
 WEIGHT_OPS: set[str] = {"aten::_convolution", "aten::linear", "aten::addmm",
-                        "aten::_native_multi_head_attention"}  # always carry a weight
+                        "aten::_native_multi_head_attention", *RNN_OPS}  # always carry a weight
 MERGE_OPS: dict[str, str] = {
     "aten::add": "add", "aten::add_": "add", "aten::cat": "concat",
     "aten::mul": "mul", "aten::mul_": "mul", "aten::stack": "concat",
@@ -159,7 +262,19 @@ def dims_geometry(index: int) -> Callable[[list[Any]], dict[str, Any]]:
     return geometry
 
 
+def pad_geometry(inputs: list[Any]) -> dict[str, Any]:
+    """F.pad's list: (left, right) pairs starting from the last dimension."""
+    return {"pad": list(const(inputs[1]) or [])}
+
+
+def slice_geometry(inputs: list[Any]) -> dict[str, Any]:
+    """aten::slice(self, dim, start, end, step): which dimension, first index kept, step."""
+    return {"dim": const(inputs[1]), "start": const(inputs[2]) or 0, "step": const(inputs[4]) or 1}
+
+
 GEOMETRY: dict[str, Callable[[list[Any]], dict[str, Any]]] = {
+    "aten::slice": slice_geometry,
+    **{op: pad_geometry for op in PAD_OPS},
     "aten::_convolution": conv_geometry,
     **{f"aten::max_pool{d}d": pool_geometry(True) for d in (1, 2, 3)},
     **{f"aten::avg_pool{d}d": pool_geometry(False) for d in (1, 2, 3)},

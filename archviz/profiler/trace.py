@@ -38,6 +38,7 @@ class ModuleInfo:
     output_shape: list[int] | None
     parent: str | None = None          # the enclosing module's key; None for the root
     path: tuple[str, ...] = ()         # attribute names from the root; () for the root
+    own_params: int = 0                # held directly (module._parameters), each counted once
 
     @property
     def level(self) -> int:
@@ -80,6 +81,9 @@ class Trace:
     modules: dict[str, ModuleInfo]        # in definition order; "" is the root
     uncounted: dict[str, int]
     backend: str
+    # (module key, message) of each distinct tracer warning: Python values read from tensors and
+    # data-dependent branches, fixed at what the example input gave
+    warnings: list[tuple[str, str]] = field(default_factory=list)
 
 
 class CountingBackend(Protocol):

@@ -1,5 +1,30 @@
-"""Renderers: thin faces over a Profile. None of them traces a model."""
+"""Renderers: thin faces over a Profile. None of them traces a model.
 
+The one place that knows where the package's data files live: `archviz/assets/` (CSS shared by the report and the
+dashboard) and `archviz/templates/` (Jinja templates). Both ship inside the package (pyproject package-data) and are
+found through importlib.resources, so a wheel install works with no checkout around it."""
+
+from __future__ import annotations
+
+from importlib.resources import files
 from pathlib import Path
 
-ASSETS = Path(__file__).resolve().parent.parent.parent / "assets"  # CSS shared by report and dashboard
+PACKAGE = "archviz"
+TEMPLATES = "templates"  # for jinja2.PackageLoader(PACKAGE, TEMPLATES)
+ASSETS = files(PACKAGE) / "assets"  # a Traversable, not necessarily a folder on disk
+
+
+def css() -> str:
+    """The stylesheet's text (inlined in the HTML report)."""
+    return (ASSETS / "archviz.css").read_text(encoding="utf-8")
+
+
+def assets_folder() -> str:
+    """The assets as a filesystem folder, for Dash (it serves `assets_folder` from disk).
+
+    Wheels and editable installs put the package on disk, so this is the package's own folder: no copy. Imported from
+    a zip (zipimport, zipapp) there is no folder, and this raises rather than extracting to a temporary one."""
+    if not isinstance(ASSETS, Path) or not ASSETS.is_dir():
+        raise RuntimeError(f"archviz assets are not a folder on disk ({ASSETS!r}); the dashboard needs archviz "
+                           "installed as files (a wheel or an editable install), not imported from a zip")
+    return str(ASSETS)

@@ -123,6 +123,241 @@ def share_by_type(profiles: list[Profile]) -> dict[str, Any]:
                                             yaxis={"autorange": "reversed"})}
 
 
+# ---- channel width along depth --------------------------------------------------------------
+CHANNEL_CATS = {"conv", "linear"}
+POW2_TICKS = [2 ** k for k in range(0, 17)]
+
+
+def _width(shape: Any) -> int | None:
+    """Channels of a traced tensor: dimension 1 of (N, C, ...) or (N, features)."""
+    return shape[1] if isinstance(shape, list) and len(shape) >= 2 and isinstance(shape[1], int) else None
+
+
+def channel_layers(profile: Profile) -> list[dict[str, Any]]:
+    """Every conv / linear node of the traced graph, in execution order: its depth (weighted layers
+    from the input on the longest path), the channels entering it (its input tensor's dimension 1:
+    for a DenseNet layer's first conv, the concatenated width) and leaving it, its top-level block."""
+    by_i = {n["i"]: n for n in profile.graph}
+    first = _width(profile.input_shape)
+    rows = []
+    for n in profile.graph:
+        if n.get("cat") not in CHANNEL_CATS or n.get("depth") is None or _width(n.get("shape")) is None:
+            continue
+        src = (n.get("in") or [None])[0]
+        width_in = first if src == -1 else _width(by_i.get(src, {}).get("shape"))
+        kernel = (n.get("attrs") or {}).get("kernel")
+        rows.append({"name": n["scope"], "op": n["cat"], "depth": n["depth"], "in": width_in,
+                     "out": _width(n["shape"]), "block": n.get("block"),
+                     "kernel": "x".join(str(k) for k in kernel) if isinstance(kernel, list) else None})
+    return rows
+
+
+def _parts(widths: list[int]) -> str:
+    """64, 32, 32, 32 -> '64 + 3 × 32' (a concatenation's inputs, runs folded)."""
+    runs: list[list[int]] = []
+    for w in widths:
+        if runs and runs[-1][0] == w:
+            runs[-1][1] += 1
+        else:
+            runs.append([w, 1])
+    return " + ".join(f"{n} × {w}" if n > 1 else str(w) for w, n in runs)
+
+
+def channel_trunk(profile: Profile) -> list[dict[str, Any]]:
+    """The width of the feature map between blocks, in depth order: each top-level block's input and
+    output width (from its block row), each concatenation or addition inside it, and each conv /
+    linear outside any block. A DenseNet dense block climbs by the growth rate at each concat."""
+    by_i = {n["i"]: n for n in profile.graph}
+    points: list[tuple[float, float, int, str, str]] = []  # (depth, order, channels, text, module)
+    tops = {b["name"]: b for b in profile.top_blocks()}
+    members: dict[str, list[int]] = {}
+    for n in profile.graph:
+        if n.get("block") in tops:
+            members.setdefault(n["block"], []).append(n["i"])
+        elif n.get("cat") in CHANNEL_CATS and n.get("depth") is not None and _width(n.get("shape")):
+            points.append((n["depth"], n["i"], _width(n["shape"]), f"{n['scope']} output", n["scope"]))
+    for name, b in tops.items():
+        idx = members.get(name)
+        if not idx or b.get("depth_in") is None or b.get("depth_out") is None:
+            continue
+        if b.get("in_channels"):
+            points.append((b["depth_in"], min(idx) - 0.5, b["in_channels"], f"{name} ({b['kind']}) input", name))
+        for i in idx:
+            n = by_i[i]
+            if n.get("merge") and _width(n.get("shape")) and n.get("depth") is not None:
+                parts = [_width(by_i[j]["shape"]) if j in by_i else _width(profile.input_shape) for j in n["in"]]
+                how = n["merge"]
+                text = (f"{n['scope']}: {how} {_parts(parts)}" if how == "concat" and all(parts)
+                        else f"{n['scope']}: {how} of {len(parts)} inputs")
+                points.append((n["depth"], i, _width(n["shape"]), text, n["scope"]))
+        if b.get("out_channels"):
+            points.append((b["depth_out"], max(idx) + 0.5, b["out_channels"], f"{name} ({b['kind']}) output",
+                           name))
+    points.sort(key=lambda t: (t[0], t[1]))
+    out: list[dict[str, Any]] = []
+    for depth, _, width, text, module in points:
+        if out and out[-1]["depth"] == depth and out[-1]["channels"] == width:
+            out[-1]["text"] += "<br>" + text  # one tensor: a block's output is the next one's input
+        else:
+            out.append({"depth": depth, "channels": width, "text": text, "name": module})
+    return out
+
+
+def _side_by_side(rows: list[dict[str, Any]]) -> list[float]:
+    """x for each row: its depth, spread a little when several layers share a depth (Inception's
+    branches, a ResNet shortcut conv) so each marker stands beside the others."""
+    count: dict[int, int] = {}
+    for r in rows:
+        count[r["depth"]] = count.get(r["depth"], 0) + 1
+    seen: dict[int, int] = {}
+    xs = []
+    for r in rows:
+        n, k = count[r["depth"]], seen.get(r["depth"], 0)
+        seen[r["depth"]] = k + 1
+        step = min(0.6 / n, 0.2)
+        xs.append(round(r["depth"] + (k - (n - 1) / 2) * step, 3))
+    return xs
+
+
+def _distinct_colours(profiles: list[Profile]) -> list[str]:
+    """The family colours, with a palette colour for a second model of one family."""
+    out: list[str] = []
+    for i, p in enumerate(profiles):
+        c = colour_of(p, i)
+        if c in out:
+            c = next((x for x in PALETTE[i:] + PALETTE if x not in out), c)
+        out.append(c)
+    return out
+
+
+def _block_groups(profile: Profile) -> list[dict[str, Any]]:
+    """Top-level blocks as bands: consecutive blocks of one stage (layer1.0, layer1.1, ...) fold."""
+    groups: list[dict[str, Any]] = []
+    for b in profile.top_blocks():
+        if b.get("depth_in") is None or b.get("depth_out") is None:
+            continue
+        head, _, last = b["name"].rpartition(".")
+        key = head if head and last.isdigit() else b["name"]
+        g = groups[-1] if groups else None
+        if g and g["key"] == key and g["kind"] == b["kind"]:
+            g.update(x1=b["depth_out"], n=g["n"] + 1, out=b.get("out_channels"))
+        else:
+            groups.append({"key": key, "kind": b["kind"], "x0": b["depth_in"], "x1": b["depth_out"], "n": 1,
+                           "in": b.get("in_channels"), "out": b.get("out_channels")})
+    for g in groups:
+        short = g["key"].rpartition(".")[2]
+        g["label"] = f"{short} ×{g['n']}" if g["n"] > 1 else short
+    return groups
+
+
+def _band_shapes(profile: Profile, x_max: float) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Shaded bands for the top-level blocks (stages folded), labelled above the plot when the
+    label fits; transitions tinted and labelled upright inside the plot's empty bottom."""
+    shapes, notes = [], []
+    groups = _block_groups(profile)
+    px_per_depth = 560 / max(x_max + 1, 1)  # a narrow plot: labels that fit here fit everywhere
+    k, right, prev = 0, -1.0, ""
+    for g in groups:
+        x0, x1 = g["x0"] + 0.5, g["x1"] + 0.5
+        transition = g["kind"] == "transition"
+        fill = "rgba(255,152,0,0.16)" if transition else ("rgba(31,58,96,0.06)" if k % 2 == 0 else "rgba(0,0,0,0)")
+        k += 0 if transition else 1
+        shapes.append({"type": "rect", "xref": "x", "yref": "paper", "x0": x0, "x1": x1, "y0": 0, "y1": 1,
+                       "fillcolor": fill, "line": {"width": 0}, "layer": "below"})
+        if not transition:
+            shapes.append({"type": "line", "xref": "x", "yref": "paper", "x0": x0, "x1": x0, "y0": 0, "y1": 1,
+                           "line": {"width": 1, "color": "rgba(31,58,96,0.18)"}, "layer": "below"})
+        if transition:
+            notes.append({"x": (x0 + x1) / 2, "y": 0.02, "xref": "x", "yref": "paper", "text": g["label"],
+                          "textangle": -90, "showarrow": False, "xanchor": "center", "yanchor": "bottom",
+                          "font": {"size": 10, "color": "#b45309"}})
+        else:  # centred over its band, shortened or left out rather than run into the label before it
+            mid = (x0 + x1) / 2
+            for text in (g["label"], _short_label(g["label"], prev)):
+                half = (len(text) * 6.0 / 2 + 4) / px_per_depth
+                if mid - half >= right:
+                    right = mid + half
+                    notes.append({"x": mid, "y": 1.0, "xref": "x", "yref": "paper", "text": text, "showarrow": False,
+                                  "yanchor": "bottom", "font": {"size": 10, "color": "#4b5563"}})
+                    break
+            prev = g["label"]
+    return shapes, notes
+
+
+def _short_label(label: str, prev: str) -> str:
+    """'inception3b' after 'inception3a' -> '3b': the letters both start with are dropped."""
+    common = 0
+    while common < min(len(label), len(prev)) and label[common] == prev[common] and label[common].isalpha():
+        common += 1
+    return label[common:] or label
+
+
+def channels_along_depth(profiles: list[Profile]) -> dict[str, Any]:
+    """Channel width along depth: each conv / linear drawn from the width entering it to the width
+    it makes (dot), and the feature-map width between blocks as a line (block in / out, each concat
+    or add); one model adds shaded block bands. DenseNet climbs by the growth rate inside a dense
+    block and halves at each transition; a ResNet bottleneck dips 256 -> 64 -> 256."""
+    import math
+
+    many = len(profiles) > 1
+    data: list[dict[str, Any]] = []
+    widths: list[int] = []
+    x_max = 1
+    for p, c in zip(profiles, _distinct_colours(profiles)):
+        rows, trunk = channel_layers(p), channel_trunk(p)
+        xs = _side_by_side(rows)
+        label = label_of(p)
+        shown = ("out",) if many else ("in", "out")  # a comparison draws no input strokes
+        widths += [r[k] for r in rows for k in shown if r[k]] + [t["channels"] for t in trunk]
+        x_max = max([x_max, *[r["depth"] for r in rows]])
+        group = {"legendgroup": p.model}
+        if not many:
+            seg_x: list[Any] = []
+            seg_y: list[Any] = []
+            for r, x in zip(rows, xs):
+                if r["in"]:
+                    seg_x += [x, x, None]
+                    seg_y += [r["in"], r["out"], None]
+            data.append({"type": "scatter", "mode": "lines", "x": seg_x, "y": seg_y, "hoverinfo": "skip",
+                         "name": "conv / linear", "legendgroup": "layers", "showlegend": False,
+                         "line": {"color": c, "width": 1.2}, "opacity": 0.45})
+        data.append({"type": "scatter", "mode": "markers", "x": xs, "y": [r["out"] for r in rows],
+                     "customdata": [r["name"] for r in rows],
+                     "text": [f"{r['in'] if r['in'] is not None else '?'} → {r['out']} channels"
+                              f"{' · ' + r['kernel'] + ' conv' if r['kernel'] else ' · linear'}"
+                              f"<br>block: {r['block'] or '-'}" for r in rows],
+                     "name": f"{label}: conv / linear output" if many
+                     else "each conv / linear: dot = channels out, stroke from channels in",
+                     "showlegend": not many, **(group if many else {"legendgroup": "layers"}),
+                     "marker": {"color": c, "size": 4 if many else 6, "opacity": 0.6 if many else 0.9,
+                                "line": {"width": 0}},
+                     "hovertemplate": "%{customdata}<br>%{text}<br>depth %{x:.0f}<extra></extra>"})
+        data.append({"type": "scatter", "mode": "lines+markers", "x": [t["depth"] for t in trunk],
+                     "y": [t["channels"] for t in trunk], "customdata": [t["name"] for t in trunk],
+                     "text": [t["text"] for t in trunk],
+                     "name": label if many else "between blocks: block in / out, after each concat or add",
+                     **group, "line": {"color": c, "width": 2.5}, "marker": {"size": 6, "color": c},
+                     "hovertemplate": "%{text}<br>%{y} channels at depth %{x}"
+                                      f"<extra>{label}</extra>"})
+    lo, hi = (min(widths), max(widths)) if widths else (1, 1024)
+    ticks = [t for t in POW2_TICKS if lo / 2 <= t <= hi * 2]
+    if len(ticks) > 16:  # a very wide range: every other power of 2
+        ticks = [t for t in ticks if t.bit_length() % 2 == 1]
+    layout = _layout(
+        "Channel width along depth" + ("" if many else f": {label_of(profiles[0])}"),
+        xaxis={"title": {"text": "depth (weighted layers from the input, longest path)"}, "range": [0, x_max + 1],
+               "zeroline": False},
+        yaxis={"title": {"text": "channels (log scale)"}, "type": "log", "tickvals": ticks,
+               "ticktext": [str(t) for t in ticks], "range": [math.log10(lo / 1.6), math.log10(hi * 1.6)]},
+        legend={"orientation": "h", "yref": "container", "y": 0.01, "yanchor": "bottom"}, height=480)
+    if not many and profiles:
+        shapes, notes = _band_shapes(profiles[0], x_max)
+        layout.update(shapes=shapes, annotations=notes)
+        layout["margin"] = {**layout["margin"], "t": 70}
+    layout["margin"] = {**layout["margin"], "b": 130}  # tick labels, axis title, then the legend
+    return {"data": data, "layout": layout}
+
+
 # ---- history charts (dashboard) ------------------------------------------------------------
 def history_points(profiles: list[Profile]) -> list[dict[str, Any]]:
     pts = []

@@ -353,10 +353,43 @@ def render_bytes(digraph, fmt: str) -> bytes:
         raise ArchvizError(NO_DOT, 3) from None
 
 
+def svg_of(digraph) -> str:
+    """A digraph rendered as inline SVG text (the XML prologue dropped)."""
+    svg = render_bytes(digraph, "svg").decode()
+    return svg[svg.find("<svg"):]
+
+
 def svg_text(profile: Profile, level: str = "blocks", **options: Any) -> str:
     """The diagram as SVG text (what the report and the dashboard embed)."""
-    svg = render_bytes(build_digraph(profile, level, **options), "svg").decode()
-    return svg[svg.find("<svg"):]
+    return svg_of(build_digraph(profile, level, **options))
+
+
+class Diagram:
+    """A profile's block diagram as notebooks want it: shown inline (`_repr_svg_`), `.svg` for the
+    text, `.save(path)` by suffix, `.digraph` for graphviz itself."""
+
+    def __init__(self, profile: Profile, level: str = "blocks", **options: Any) -> None:
+        self.profile, self.level = profile, level
+        self.digraph = build_digraph(profile, level, **options)
+        self._svg: str | None = None
+
+    @property
+    def svg(self) -> str:
+        if self._svg is None:
+            self._svg = svg_of(self.digraph)
+        return self._svg
+
+    def _repr_svg_(self) -> str:
+        return self.svg
+
+    def save(self, path: str | Path) -> Path:
+        """Write .svg, .png, .pdf or .dot (atomically) and return the path."""
+        target = Path(path)
+        write_atomic(target, render_bytes(self.digraph, check_output(target)))
+        return target
+
+    def __repr__(self) -> str:
+        return f"<archviz Diagram of {self.profile.model} at {self.level} level>"
 
 
 def write_atomic(path: Path, data: bytes) -> None:
@@ -376,7 +409,5 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 
 def write_diagram(profile: Profile, path: Path, level: str = "blocks", **options: Any) -> Path:
-    fmt = check_output(path)
-    data = render_bytes(build_digraph(profile, level, **options), fmt)
-    write_atomic(path, data)
-    return path
+    check_output(path)  # a bad suffix or a missing 'dot' fails before the graph is built
+    return Diagram(profile, level, **options).save(path)

@@ -11,9 +11,10 @@ from typing import Any
 
 from ..build import shape_text
 from ..record import Profile
-from . import ASSETS, charts
+from . import PACKAGE, TEMPLATES, charts, css
 from .diagram import svg_text, write_atomic
 from .numbers import grouped, human, pair, printable, shape
+from .summary import field_brief, headline
 
 COLUMNS = [("name", "Layer", "str", True), ("type", "Type", "str", True), ("output_shape", "Output", "str", False),
            ("params", "Params", "num", False), ("macs", "MACs", "num", False), ("flops", "FLOPs", "num", False),
@@ -45,18 +46,7 @@ def _cell(col: str, v: Any, level: int) -> dict[str, Any]:
 
 
 def _cards(p: Profile) -> list[dict[str, str]]:
-    t = p.totals
-    return [
-        {"k": "Parameters", "v": human(t["params"]), "n": grouped(t["params"])},
-        {"k": "MACs", "v": human(t["macs"]), "n": "multiply-adds, all counted ops"},
-        {"k": "FLOPs", "v": human(t["flops"]), "n": "= 2 × MACs"},
-        {"k": "Conv + linear MACs", "v": human(t["conv_linear_macs"]), "n": "what torchvision publishes as GFLOPS"},
-        {"k": "Depth", "v": str(t["depth"]), "n": "weighted layers, longest path"},
-        {"k": "Receptive field", "v": f"{pair(t['receptive_field'])} px", "n": f"at {t.get('receptive_field_at') or 'model'}"},
-        {"k": "Effective stride", "v": pair(t["effective_stride"]), "n": "input pixels per output step"},
-        {"k": "Activations", "v": human(t["activations"]), "n": "conv/linear outputs (fvcore)"},
-        {"k": "Input", "v": shape(p.input_shape), "n": "N×C×H×W"},
-    ]
+    return [{"k": k, "v": v, "n": n} for k, v, n in headline(p)]
 
 
 def _notes(p: Profile) -> list[str]:
@@ -88,12 +78,22 @@ def _compare_rows(profiles: list[Profile]) -> list[dict[str, Any]]:
         row("FLOPs (2 × MACs)", lambda p: human(p.totals["flops"])),
         row("Conv + linear MACs", lambda p: human(p.totals["conv_linear_macs"])),
         row("Depth", lambda p: p.totals["depth"]),
-        row("Receptive field", lambda p: pair(p.totals["receptive_field"])),
-        row("Effective stride", lambda p: pair(p.totals["effective_stride"])),
+        row("Receptive field", lambda p: field_brief(p.totals)[0]),
+        row("Effective stride", lambda p: field_brief(p.totals)[1]),
         row("Activations", lambda p: human(p.totals["activations"])),
         row("Blocks", lambda p: len(p.top_blocks())),
         row("Top-1 (torchvision)", lambda p: ((p.catalog or {}).get("published") or {}).get("acc@1", "-")),
     ]
+
+
+CHART_NOTES = {"chart-channels": (  # (one model, comparison)
+    "Channel width: the thick line is the feature map between blocks (a block's input and output, and "
+    "its width after each concatenation or addition); each conv / linear is a thin stroke from the "
+    "channels entering it to the channels it makes (dot). Shaded bands are the top-level blocks, "
+    "transitions tinted orange. Hover for names and widths.",
+    "Channel width: one line per model for the feature map between blocks (a block's input and output, "
+    "and its width after each concatenation or addition); dots are the channels each conv / linear "
+    "makes. Hover for names and widths.")}
 
 
 def _safe_json(obj: Any) -> str:
@@ -105,11 +105,12 @@ def render_html(profiles: list[Profile], command: str | None = None) -> str:
     import jinja2
     from plotly.offline import get_plotlyjs
 
-    env = jinja2.Environment(loader=jinja2.PackageLoader("archviz", "templates"),
+    env = jinja2.Environment(loader=jinja2.PackageLoader(PACKAGE, TEMPLATES),
                              autoescape=jinja2.select_autoescape(["html", "j2"]))
     compare = len(profiles) > 1
     figures = {"chart-depth": charts.macs_params_along_depth(profiles),
                "chart-rf": charts.receptive_field_along_depth(profiles),
+               "chart-channels": charts.channels_along_depth(profiles),
                "chart-share": charts.share_by_type(profiles)}
     title = ("Comparison: " + " vs ".join(charts.label_of(p) for p in profiles)) if compare \
         else f"{charts.label_of(profiles[0])}: architecture report"
@@ -117,11 +118,12 @@ def render_html(profiles: list[Profile], command: str | None = None) -> str:
     return env.get_template("report.html.j2").render(
         title=title, models=[model_context(p, i, not compare) for i, p in enumerate(profiles)],
         compare=compare, compare_rows=_compare_rows(profiles) if compare else [],
-        charts=[{"id": k} for k in figures], figures_json=_safe_json(figures),
+        charts=[{"id": k, "note": CHART_NOTES[k][compare] if k in CHART_NOTES else None} for k in figures],
+        figures_json=_safe_json(figures),
         columns=[{"title": t, "type": ty, "left": left} for _, t, ty, left in COLUMNS],
         conventions=profiles[0].conventions, versions=profiles[0].versions, input_text=", ".join(inputs),
         command=command or " ".join(shlex.quote(a) for a in ["archviz", *sys.argv[1:]]),
-        css=(ASSETS / "archviz.css").read_text(), plotly_js=get_plotlyjs())
+        css=css(), plotly_js=get_plotlyjs())
 
 
 def default_path(profiles: list[Profile]) -> Path:

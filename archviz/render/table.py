@@ -1,5 +1,9 @@
 """Terminal and text faces of a Profile: rich table, CSV, Markdown, JSON.
 
+The terminal tables (`rich_table`, `history_table`) are fitted to a width by `fit_columns`, a pure
+function of the cells and the width: numbers are never cut, names are shortened in the middle, and
+columns that do not fit are hidden by priority and named in a note.
+
 Every user-derived string (module names and types, block names, the model name) goes through
 `printable` in the table, CSV and Markdown, and into rich only as `Text` (never parsed as markup);
 JSON keeps the raw data (json.dumps escapes control characters itself)."""
@@ -10,10 +14,15 @@ import csv
 import html
 import io
 import json
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
 
+from rich.cells import cell_len
+
+from ..errors import ArchvizError
 from ..record import Profile
 from .numbers import grouped, human, pair, printable, shape
+from .summary import field_card
 
 TEXT_COLUMNS = ["name", "type", "output_shape", "params", "macs", "flops", "activations",
                 "receptive_field", "effective_stride", "depth", "block"]
@@ -34,8 +43,9 @@ def cell(col: str, v: Any) -> str:
 
 
 def to_csv(profile: Profile, depth: int | None) -> str:
+    """Plain CSV, header row first, so any CSV reader takes it as is; the conventions are in the
+    JSON, Markdown and report outputs."""
     buf = io.StringIO()
-    buf.write("# " + summary_lines(profile)[2] + "\n")  # the convention, as a comment line
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(TEXT_COLUMNS)
     for r in rows_at_depth(profile, depth):
@@ -70,35 +80,380 @@ def summary_lines(profile: Profile) -> list[str]:
     out = [
         f"Params {grouped(t['params'])} | MACs {human(t['macs'])} | FLOPs {human(t['flops'])} "
         f"(= 2 x MACs) | conv+linear MACs {human(t['conv_linear_macs'])} | activations {human(t['activations'])}",
-        f"Depth {t['depth']} weighted layers | receptive field {pair(t['receptive_field'])} px, "
-        f"effective stride {pair(t['effective_stride'])} (at {printable(t.get('receptive_field_at') or 'model')})",
+        f"Input {shape(profile.input_shape)} ({profile.layout}) | depth {t['depth']} weighted layers | "
+        f"receptive field {' · '.join(field_card(t))}",
         "MACs: one multiply-add = 1 (fvcore); FLOPs = 2 x MACs; pooling/elementwise conventions in --format json 'conventions'.",
     ]
     if profile.uncounted_ops:
         out.append("Uncounted ops: " + ", ".join(f"{printable(k)} x{v}" for k, v in profile.uncounted_ops.items()))
+    out += [f"Note: {printable(n)}" for n in profile.notes if not n.startswith("Uncounted operators")]
     return out
 
 
-def rich_table(profile: Profile, depth: int | None):
+# ---------------------------------------------------------------------------------------------
+# Terminal tables that fit a width. The layout is decided by pure functions of the cells and the
+# width (`fit_columns`), so tests can call them directly: numbers are never cut (compact units when
+# narrow, grouped digits when there is room), long names are shortened in the middle, and columns
+# that still do not fit are hidden, the least important first, and named in a note under the table.
+
+ELLIPSIS = "…"
+GAP = 2  # characters between two columns: the cell's right padding and a blank separator
+PIPE_WIDTH = 120  # the width used off a terminal when COLUMNS is not set
+
+# `--columns` names for the profile table (display order) and their headers.
+TABLE_COLUMNS: dict[str, str] = {
+    "name": "Layer", "type": "Type", "output": "Output", "params": "Params", "macs": "MACs",
+    "flops": "FLOPs", "act": "Act.", "rf": "RF", "stride": "Stride", "depth": "Depth", "block": "Block",
+}
+# What stays when the terminal is narrow, most important first (README "Use" documents it): what a
+# layer is and what it costs, then the geometry, then what can be derived or read elsewhere.
+TABLE_PRIORITY = ("name", "params", "macs", "output", "type", "rf", "stride", "depth", "act", "flops",
+                  "block")
+# The CSV/JSON field names are accepted too.
+COLUMN_ALIASES = {"layer": "name", "output_shape": "output", "activations": "act",
+                  "receptive_field": "rf", "effective_stride": "stride"}
+NUMBER_FIELDS = {"params": "params", "macs": "macs", "flops": "flops", "act": "activations"}
+NAME_MIN = 24  # a layer name is shortened no further than this before columns are hidden
+BLOCK_MIN = 12
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column to fit: its cells rendered one or more ways, the roomiest rendering first."""
+
+    key: str
+    header: str
+    variants: tuple[tuple[str, ...], ...]
+    justify: str = "left"
+    shorten: Callable[[str, int], str] | None = None  # how a text cell gives up width; None: never
+    min_width: int = 0  # how far `shorten` may go before the column is hidden instead
+
+    def width(self, variant: int) -> int:
+        return max([cell_len(self.header), *(cell_len(c) for c in self.variants[variant])])
+
+    def roomiest_within(self, width: int) -> int:
+        """The roomiest rendering no wider than `width` (the compact one when none is)."""
+        return next((v for v in range(self.compact) if self.width(v) <= width), self.compact)
+
+    @property
+    def compact(self) -> int:
+        return len(self.variants) - 1
+
+    @property
+    def floor(self) -> int:
+        """The narrowest this column may get and still be shown."""
+        natural = self.width(self.compact)
+        if self.shorten is None:
+            return natural
+        return min(natural, max(self.min_width, cell_len(self.header)))
+
+
+@dataclass(frozen=True)
+class Fit:
+    """Where a table landed: the columns shown (indexes, display order), the rendering and width
+    of each, and the keys of the columns hidden (display order)."""
+
+    shown: tuple[int, ...]
+    variants: tuple[int, ...]
+    widths: tuple[int, ...]
+    hidden: tuple[str, ...]
+
+    @property
+    def total(self) -> int:
+        return table_width(self.widths)
+
+
+def table_width(widths: Sequence[int]) -> int:
+    """The printed width of a table with these column widths (no outer edge, GAP between)."""
+    return sum(widths) + GAP * max(len(widths) - 1, 0)
+
+
+def fit_columns(columns: Sequence[Column], width: int, priority: Sequence[str] | None = None) -> Fit:
+    """Lay columns out in `width` characters. Compact renderings first; when they fit, roomier ones
+    are taken, the most important column first, while they still fit. When they do not, shortenable
+    text gives width (least important first, down to its floor), and then the least important column
+    is hidden and the rest tried again. `priority` lists keys, most important first (default: the
+    display order)."""
+    rank = {key: i for i, key in enumerate(priority or [c.key for c in columns])}
+    shown = list(range(len(columns)))
+    while True:
+        by_rank = sorted(shown, key=lambda i: rank.get(columns[i].key, len(rank)))
+        fit = _fit_shown(columns, shown, by_rank, width)
+        if fit is not None or len(shown) <= 1:
+            break
+        shown.remove(by_rank[-1])
+    if fit is None:  # a single column wider than the width: shorten what can be, never a number
+        fit = _last_resort(columns, shown, width)
+    hidden = tuple(c.key for i, c in enumerate(columns) if i not in fit.shown)
+    return Fit(fit.shown, fit.variants, fit.widths, hidden)
+
+
+def _fit_shown(columns: Sequence[Column], shown: list[int], by_rank: list[int], width: int) -> Fit | None:
+    """These columns in `width`, or None when even shortened text leaves them too wide."""
+    variants = {i: columns[i].compact for i in shown}
+    widths = {i: columns[i].width(variants[i]) for i in shown}
+    excess = table_width(list(widths.values())) - width
+    if excess <= 0:
+        room = -excess
+        # Roomier renderings, the most important column first, stopping at the first that does
+        # not fit: a less important column is never shown roomier than a more important one.
+        for i in by_rank:
+            v = columns[i].roomiest_within(widths[i] + room)
+            if v == variants[i]:
+                if v > 0:
+                    break
+                continue
+            room -= columns[i].width(v) - widths[i]
+            variants[i], widths[i] = v, columns[i].width(v)
+    else:
+        for i in reversed(by_rank):  # the least important text gives width first
+            give = min(excess, widths[i] - columns[i].floor)
+            widths[i] -= give
+            excess -= give
+        if excess > 0:
+            return None
+    return Fit(tuple(shown), tuple(variants[i] for i in shown), tuple(widths[i] for i in shown), ())
+
+
+def _last_resort(columns: Sequence[Column], shown: list[int], width: int) -> Fit:
+    """One column left and still too wide: text is shortened to the width, numbers stay whole."""
+    widths = []
+    for i in shown:
+        natural = columns[i].width(columns[i].compact)
+        widths.append(min(natural, max(width, 1)) if columns[i].shorten else natural)
+    return Fit(tuple(shown), tuple(columns[i].compact for i in shown), tuple(widths), ())
+
+
+def fitted_cells(columns: Sequence[Column], fit: Fit) -> list[tuple[str, ...]]:
+    """The rows as the fit shows them: the chosen rendering, text shortened to its width."""
+    shown = []
+    for i, v, w in zip(fit.shown, fit.variants, fit.widths):
+        col = columns[i]
+        shown.append(tuple(col.shorten(c, w) if col.shorten else c for c in col.variants[v]))
+    return list(zip(*shown))
+
+
+def _head(text: str, cells: int) -> str:
+    """The longest start of `text` that takes at most `cells` terminal cells."""
+    out, used = [], 0
+    for ch in text:
+        used += cell_len(ch)
+        if used > cells:
+            break
+        out.append(ch)
+    return "".join(out)
+
+
+def shorten_middle(text: str, width: int) -> str:
+    """A layer name in `width` cells, cut in the middle ('features.denseb…layer16.conv2'): its start
+    and its leaf say the most. The leading indent (the nesting) is kept."""
+    if cell_len(text) <= width:
+        return text
+    body = text.lstrip(" ")
+    indent = text[: len(text) - len(body)]
+    indent = indent[: max(min(len(indent), width - 5), 0)]  # deep nesting gives way to the name
+    room = max(width - len(indent) - 1, 0)
+    head = room // 2
+    tail = _head(body[::-1], room - head)[::-1]
+    return indent + _head(body, head) + ELLIPSIS + tail
+
+
+def shorten_end(text: str, width: int) -> str:
+    """Prose in `width` cells, cut after a whole word where that keeps at least half of it."""
+    if cell_len(text) <= width:
+        return text
+    cut = _head(text, max(width - 1, 0))
+    if not text[len(cut)].isspace() and " " in cut:
+        words = cut.rsplit(" ", 1)[0]
+        cut = words if cell_len(words) >= width // 2 else cut
+    return cut.rstrip(" ,;:(-") + ELLIPSIS
+
+
+def first_clause(text: str) -> str:
+    """'Skip connections (residual add) make 100+ layers trainable' -> 'Skip connections'."""
+    for mark in (":", ";", " ("):
+        text = text.split(mark, 1)[0]
+    return text.strip()
+
+
+def parse_columns(text: str) -> tuple[str, ...]:
+    """`--columns name,params,macs` as keys of TABLE_COLUMNS (CSV field names accepted too)."""
+    names = [n.strip().lower() for n in text.split(",") if n.strip()]
+    bad = [n for n in names if n not in TABLE_COLUMNS and n not in COLUMN_ALIASES]
+    if bad or not names:
+        what = f"unknown column {printable(bad[0])!r}" if bad else "no column given"
+        raise ArchvizError(f"--columns: {what}; choose from {','.join(TABLE_COLUMNS)}", 2)
+    return tuple(dict.fromkeys(COLUMN_ALIASES.get(n, n) for n in names))
+
+
+def _layer_text(key: str, r: dict[str, Any]) -> str:
+    if key == "name":
+        return "  " * max(r["level"] - 1, 0) + printable(r["name"])
+    if key == "output":
+        return shape(r["output_shape"])
+    if key in ("rf", "stride"):
+        return pair(r["receptive_field" if key == "rf" else "effective_stride"])
+    if key == "depth":
+        return "" if r["depth"] is None else str(r["depth"])
+    return printable(r[key] or "")  # type, block
+
+
+def layer_columns(rows: Sequence[dict[str, Any]], keys: Sequence[str]) -> list[Column]:
+    """The profile table's columns: numbers as grouped digits or compact units, names shortenable."""
+    out = []
+    for key in keys:
+        if key in NUMBER_FIELDS:
+            values = [r[NUMBER_FIELDS[key]] for r in rows]
+            variants = (tuple(grouped(v) for v in values), tuple(human(v) for v in values))
+        else:
+            variants = (tuple(_layer_text(key, r) for r in rows),)
+        left = key in ("name", "type", "block")
+        out.append(Column(key, TABLE_COLUMNS[key], variants, "left" if left else "right",
+                          shorten_middle if key in ("name", "block") else None,
+                          NAME_MIN if key == "name" else BLOCK_MIN))
+    return out
+
+
+def _row_style(r: dict[str, Any]) -> str | None:
+    return "bold" if r["level"] == 0 else ("dim" if r["macs"] == 0 and r["params"] == 0 else None)
+
+
+def rich_table(profile: Profile, depth: int | None, width: int = PIPE_WIDTH,
+               columns: Sequence[str] | None = None):
+    """The profile as a terminal table fitted to `width` (`columns`: keys to show, in order, which
+    is then also their priority), with the conventions under it."""
+    from rich.console import Group
+    from rich.text import Text
+
+    rows = rows_at_depth(profile, depth)
+    cols = layer_columns(rows, columns or tuple(TABLE_COLUMNS))
+    fit = fit_columns(cols, width, columns or TABLE_PRIORITY)
+    table = fitted_table(cols, fit, [_row_style(r) for r in rows])
+    title = Text(f"{printable(profile.model)} · input {shape(profile.input_shape)}", style="bold")
+    note = hidden_note(fit.hidden, width, "see --columns")
+    summary = Text("\n".join(fold_parts(summary_lines(profile), width)))
+    return Trimmed(Group(title, table, *note, summary))
+
+
+def fold_parts(lines: Sequence[str], width: int, sep: str = " | ") -> list[str]:
+    """Lines longer than `width` broken between their ' | ' parts, so no figure is split from
+    its unit; a single part wider than `width` is left for the terminal to wrap."""
+    out = []
+    for line in lines:
+        current = ""
+        for part in line.split(sep):
+            joined = f"{current}{sep}{part}" if current else part
+            if current and cell_len(joined) > width:
+                out.append(current)
+                current = part
+            else:
+                current = joined
+        out.append(current)
+    return out
+
+
+def hidden_note(hidden: Sequence[str], width: int, hint: str) -> list:
+    """One dim line naming the columns left out, or nothing."""
+    from rich.text import Text
+
+    if not hidden:
+        return []
+    return [Text(f"Hidden at width {width}: {', '.join(hidden)} ({hint})", style="dim")]
+
+
+def fitted_table(columns: Sequence[Column], fit: Fit, styles: Sequence[str | None] = ()):
+    """A rich Table with exactly the widths of `fit`: rich never has to squeeze or cut a cell."""
+    from rich.box import Box
     from rich.table import Table
     from rich.text import Text
 
-    t = Table(title=Text(f"{printable(profile.model)} · input {shape(profile.input_shape)}"),
-              title_style="bold", caption=Text("\n".join(summary_lines(profile))), caption_justify="left",
-              header_style="bold cyan", show_lines=False, pad_edge=False)
-    for col, just in (("Layer", "left"), ("Type", "left"), ("Output", "right"), ("Params", "right"),
-                      ("MACs", "right"), ("FLOPs", "right"), ("Act.", "right"), ("RF", "right"),
-                      ("Stride", "right"), ("Depth", "right"), ("Block", "left")):
-        t.add_column(col, justify=just, no_wrap=True)
-    for r in rows_at_depth(profile, depth):
-        indent = "  " * max(r["level"] - 1, 0)
-        style = "bold" if r["level"] == 0 else ("dim" if r["macs"] == 0 and r["params"] == 0 else None)
-        cells = [indent + printable(r["name"]), printable(r["type"]), shape(r["output_shape"]),
-                 human(r["params"]), human(r["macs"]), human(r["flops"]), human(r["activations"]),
-                 pair(r["receptive_field"]), pair(r["effective_stride"]),
-                 "" if r["depth"] is None else str(r["depth"]), printable(r["block"] or "")]
-        t.add_row(*(Text(c) for c in cells), style=style)
+    ruled = Box("    \n    \n ─  \n    \n    \n    \n    \n    \n")  # a rule under the header only
+    t = Table(box=ruled, show_edge=False, pad_edge=False, padding=(0, 1, 0, 0), expand=False,
+              header_style="bold cyan")
+    for i, w in zip(fit.shown, fit.widths):
+        t.add_column(Text(columns[i].header), justify=columns[i].justify, width=w, no_wrap=True)
+    for n, cells in enumerate(fitted_cells(columns, fit)):
+        t.add_row(*(Text(c) for c in cells), style=styles[n] if n < len(styles) else None)
     return t
+
+
+class Trimmed:
+    """Renders its content without trailing blanks: output is never padded out to a width."""
+
+    def __init__(self, renderable: Any) -> None:
+        self.renderable = renderable
+
+    def __rich_console__(self, console, options):
+        from rich.segment import Segment
+
+        for line in console.render_lines(self.renderable, options, pad=False):
+            yield from _rstrip(line)
+            yield Segment.line()
+
+
+def _rstrip(line: list) -> list:
+    from rich.segment import Segment
+
+    line = list(line)
+    while line and not line[-1].control and not line[-1].text.rstrip():
+        line.pop()
+    if line and not line[-1].control:
+        last = line[-1]
+        line[-1] = Segment(last.text.rstrip(), last.style, last.control)
+    return line
+
+
+# The history set for `archviz list`: keys, headers and what stays first when narrow.
+HISTORY_COLUMNS = {"model": "Model", "name": "Name", "year": "Year", "key_idea": "Key idea",
+                   "ilsvrc": "ILSVRC top-5", "params": "Params", "gflops": "GFLOPS (MACs)",
+                   "acc1": "Acc@1"}
+HISTORY_PRIORITY = ("model", "params", "name", "year", "gflops", "key_idea", "acc1", "ilsvrc")
+KEY_IDEA_MIN = 20
+
+
+def history_rows() -> list[dict[str, Any]]:
+    """The history set with torchvision's published figures, as plain values."""
+    from ..catalog import HISTORY, history_info, published
+
+    rows = []
+    for name in HISTORY:
+        h, pub = history_info(name), published(name) or {}
+        il = h["ilsvrc"]
+        rows.append({"model": name, "name": h["label"], "year": str(h["year"]), "key_idea": h["key_idea"],
+                     "ilsvrc": f"{il['top5_error']}% ({il['year']}, #{il['place']})" if il else "-",
+                     "params": pub.get("num_params"), "gflops": str(pub.get("gflops", "-")),
+                     "acc1": str(pub.get("acc@1", "-"))})
+    return rows
+
+
+def history_columns(rows: Sequence[dict[str, Any]]) -> list[Column]:
+    """Params as grouped digits or compact units; the key idea in full, its first clause, or cut."""
+    out = []
+    for key, header in HISTORY_COLUMNS.items():
+        values = [r[key] for r in rows]
+        if key == "params":
+            out.append(Column(key, header, (tuple(grouped(v) for v in values),
+                                            tuple(human(v) for v in values)), "right"))
+        elif key == "key_idea":
+            texts = [printable(v) for v in values]
+            out.append(Column(key, header, (tuple(texts), tuple(first_clause(t) for t in texts)),
+                              shorten=shorten_end, min_width=KEY_IDEA_MIN))
+        else:
+            out.append(Column(key, header, (tuple(printable(v) for v in values),),
+                              "right" if key in ("gflops", "acc1") else "left"))
+    return out
+
+
+def history_table(rows: Sequence[dict[str, Any]], width: int = PIPE_WIDTH):
+    """`archviz list`'s table fitted to `width`."""
+    from rich.console import Group
+    from rich.text import Text
+
+    cols = history_columns(rows)
+    fit = fit_columns(cols, width, HISTORY_PRIORITY)
+    hidden = [HISTORY_COLUMNS[k] for k in fit.hidden]
+    title = Text("History set (published figures from torchvision's weights meta)", style="bold")
+    return Trimmed(Group(title, fitted_table(cols, fit), *hidden_note(hidden, width, "widen the terminal")))
 
 
 FORMATS = {"csv": to_csv, "markdown": to_markdown, "json": to_json}
