@@ -245,6 +245,23 @@ def profile(
                                                "(default: all that fit the terminal)"),
     no_cache: bool = typer.Option(False, "--no-cache", help=NO_CACHE_HELP),
     quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
+    measure: bool = typer.Option(False, "--measure", help="Also time every layer with torch.profiler "
+                                 "(real weights): latency, bytes, intensity, roofline bound"),
+    device: str = typer.Option("cpu", "--device", metavar="DEVICE", help="With --measure: cpu or cuda"),
+    batch: Optional[int] = typer.Option(None, "--batch", min=1, metavar="N",
+                                        help="With --measure: batch size (default: the input's)"),
+    dtype: str = typer.Option("float32", "--dtype", metavar="DTYPE",
+                              help="With --measure: float32, bfloat16 or float16"),
+    repeat: int = typer.Option(10, "--repeat", min=1, metavar="N",
+                               help="With --measure: timed runs (median and spread reported)"),
+    threads: Optional[int] = typer.Option(None, "--threads", min=1, metavar="N",
+                                          help="With --measure: torch threads for the run"),
+    peak_flops: Optional[str] = typer.Option(None, "--peak-flops", metavar="RATE",
+                                             help="With --measure: device FLOP/s, e.g. 1.5T "
+                                                  "(default: a microbenchmark)"),
+    peak_bandwidth: Optional[str] = typer.Option(None, "--peak-bandwidth", metavar="RATE",
+                                                 help="With --measure: device bytes/s, e.g. 200G "
+                                                      "(default: a microbenchmark)"),
 ):
     """Per-layer parameters, MACs/FLOPs, activations, receptive field, stride and depth."""
     from .progress import stage_reporter
@@ -254,8 +271,24 @@ def profile(
     chosen = None if columns is None else parse_columns(columns)
     if chosen is not None and format != Format.table:
         fail(f"--columns applies to --format table, not {format.value}", 2)
+    options = None
+    if measure:
+        from .measure import Options
+        from .measure.roofline import parse_rate
+
+        options = Options(device=device.strip().lower(), dtype=dtype.strip().lower(), batch=batch,
+                          repeat=repeat, threads=threads,
+                          peak_flops=None if peak_flops is None else parse_rate(peak_flops),
+                          peak_bw=None if peak_bandwidth is None
+                          else parse_rate(peak_bandwidth, "--peak-bandwidth")).check()
     with stage_reporter(quiet) as report:
-        prof = get_profile(model, input, use_cache=not no_cache, progress=report, layout=layout)
+        if options is not None:
+            from .service import get_measured_profile
+
+            prof = get_measured_profile(model, input, options, use_cache=not no_cache,
+                                        progress=report, layout=layout)
+        else:
+            prof = get_profile(model, input, use_cache=not no_cache, progress=report, layout=layout)
         report("rendering")
         if format == Format.table:
             out = console()
@@ -319,17 +352,23 @@ def report(
     input: Optional[str] = typer.Option(None, "--input", "-i", metavar="SHAPE", help=INPUT_HELP),
     layout: Optional[str] = typer.Option(None, "--layout", metavar="LAYOUT", help=LAYOUT_HELP),
     no_cache: bool = typer.Option(False, "--no-cache", help=NO_CACHE_HELP),
+    measure: bool = typer.Option(False, "--measure", help="Also time every layer on this machine's CPU "
+                                 "(float32, the input's batch) and add the Measured speed section"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
 ):
     """A self-contained HTML report (opens from disk, no network)."""
     from .progress import stage_reporter
     from .render.report import write_report
-    from .service import get_profiles
+    from .service import get_measured_profile, get_profiles
 
     if output is not None and output.suffix.lower() not in (".html", ".htm"):
         fail(f"report output must end in .html, not {output.suffix or '(none)'!r}", 2)
     with stage_reporter(quiet) as report:
-        profiles = get_profiles(models, input, use_cache=not no_cache, progress=report, layout=layout)
+        if measure:
+            profiles = [get_measured_profile(m, input, None, use_cache=not no_cache, progress=report,
+                                             layout=layout) for m in models]
+        else:
+            profiles = get_profiles(models, input, use_cache=not no_cache, progress=report, layout=layout)
         report("rendering")
         path = write_report(profiles, output)
     print(path)

@@ -7,7 +7,8 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-SCHEMA_VERSION = 3  # 2: layer rows carry `parent`; 3: `layout`, totals describe the output
+SCHEMA_VERSION = 4  # 2: layer rows carry `parent`; 3: `layout`, totals describe the output;
+# 4: `measurement` (archviz profile --measure) and the measured layer keys
 
 # Columns of the per-layer table, in order: the public JSON contract names the first ones.
 # `name` is a module's key: its attribute names joined by "." (made unique with "#2", ...), so it is
@@ -22,6 +23,10 @@ LAYER_COLUMNS = [
 
 FIELD_COLUMNS = ("receptive_field", "effective_stride", "effective_padding")
 TYPED_FIELD_COLUMNS = ("rf_kind", "rf_h", "rf_w", "stride_h", "stride_w", "pad_h", "pad_w")
+# Keys a measured profile's layer rows gain (archviz.measure; None where not measured): latency in
+# ms (containers: the sum of their leaves), bytes moved (weights + inputs + outputs at the dtype),
+# intensity (FLOPs/byte), achieved FLOP/s and the roofline bound: "compute", "memory" or "overhead".
+MEASURED_COLUMNS = ("latency_ms", "bytes", "intensity", "achieved_flops", "bound")
 
 
 def field_columns(row: dict[str, Any]) -> dict[str, Any]:
@@ -54,6 +59,7 @@ class Profile:
     notes: list[str] = field(default_factory=list)
     model_class: str = ""
     layout: str = ""  # how the input is read: NCHW, NCL, NLC, NC, ... (README: Conventions)
+    measurement: dict[str, Any] | None = None  # archviz.measure: device, dtype, peaks, totals
     schema: int = SCHEMA_VERSION
 
     def __post_init__(self) -> None:
@@ -134,7 +140,7 @@ class Profile:
         """The public JSON contract of `archviz profile --format json` (see README)."""
         data = self.to_dict()
         keep = ["model", "model_class", "input_shape", "layout", "totals", "layers", "blocks",
-                "uncounted_ops", "conventions", "versions", "catalog", "notes"]
+                "uncounted_ops", "conventions", "versions", "catalog", "notes", "measurement"]
         return {k: data[k] for k in keep}
 
     @classmethod

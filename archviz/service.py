@@ -132,3 +132,48 @@ def _naming(progress: Callable[[str], None] | None, model: str,
     if progress is None or not several:
         return progress
     return lambda stage: progress(f"{stage} {model}")
+
+
+def measured_key(name: str, input_text: str, opts: Any) -> str:
+    """The store key of a measured profile: the plain key's versions plus where and how it ran."""
+    from .measure.peaks import device_name
+
+    measured_on = {"measure.device": device_name(opts.device), "measure.dtype": opts.dtype,
+                   "measure.batch": str(opts.batch or "input"),
+                   "measure.threads": str(opts.resolved_threads())}
+    return make_key(name, input_text, {**_versions(), **measured_on})
+
+
+def get_measured_profile(model: str, input_shape: Any = None, options: Any = None,
+                         use_cache: bool = True, store: Store | None = None,
+                         progress: Callable[[str], None] | None = None,
+                         layout: str | None = None, lookup_only: bool = False) -> Profile | None:
+    """The profile of `model` with measured speed (archviz.measure; `options` a measure.Options).
+    Stored under its own key: the plain key's versions plus the device's name, dtype, batch and
+    threads, so a second identical measurement is a store hit and plain profiles are untouched.
+    Peaks given as flags on a hit recompute the roofline columns from the stored times.
+    `lookup_only`: a store read and nothing else (None on a miss), for the dashboard."""
+    from .measure import Options, profile_and_measure, with_peaks
+    from .measure.peaks import device_name
+
+    opts = (options or Options()).check()
+    name, input_text = normalise(model, input_shape, layout)
+    if not (use_cache and cacheable(name)):
+        return None if lookup_only else profile_and_measure(name, input_text, opts, progress)
+    key = measured_key(name, input_text, opts)
+    with _opened(store) as st:
+        hit = st.get(key)
+        if hit is not None and hit.measurement:
+            if opts.peak_flops is None and opts.peak_bw is None \
+                    and hit.measurement["peaks"].get("source") == "flag":  # stored with flags: not now
+                from .measure.peaks import device_peaks
+
+                peaks = device_peaks(opts.device, device_name(opts.device), opts.dtype,
+                                     opts.resolved_threads())
+                return with_peaks(hit, peaks["flops"], peaks["bytes_per_s"], "microbenchmark")
+            return with_peaks(hit, opts.peak_flops, opts.peak_bw)
+        if lookup_only:
+            return None
+        prof = profile_and_measure(name, input_text, opts, progress)
+        st.put([key], prof, shape_text(prof.input_shape))
+        return prof

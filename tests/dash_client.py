@@ -83,7 +83,8 @@ def history_inputs(metric="macs", scale="log", variants=None) -> dict[str, objec
 
 EXPLORER_OUTPUT = ("..ex-message.children...ex-model-msg.children...ex-size-msg.children...ex-headline.children..."
                    "ex-diagram.srcDoc...ex-diagram.style...ex-depth.figure...ex-rf.figure...ex-channels.figure..."
-                   "ex-share.figure...ex-table.data..")
+                   "ex-share.figure...ex-table.data...ex-roofline.figure..")
+HISTORY_MEASURED_OUTPUT = "..hist-measure-status.children...hist-measured.figure...hist-measure-poll.disabled.."
 COMPARE_OUTPUT = ("..cmp-message.children...cmp-table.data...cmp-table.columns...cmp-depth.figure...cmp-rf.figure..."
                   "cmp-channels.figure...cmp-share.figure..")
 LESSON_FIELDS = ("channels", "kernel", "width", "growth", "layers")

@@ -73,6 +73,18 @@ def history_page() -> html.Div:
             dcc.Graph(id="hist-depth", config=GRAPH_CONFIG, style={"height": "480px"}),
             html.Div([dcc.Graph(id="hist-ilsvrc", config=GRAPH_CONFIG, style=GRAPH_STYLE),
                       dcc.Graph(id="hist-bubble", config=GRAPH_CONFIG, style=GRAPH_STYLE)], className="grid2"),
+        ]),
+        html.Section([
+            html.H2("Counted vs measured on this machine"),
+            html.P("Counted MACs beside measured latency, and each model's achieved FLOP/s (counted FLOPs of a "
+                   "run / its eager time) as a share of this machine's measured peak. Measurements come from the "
+                   "store: press the button (one run at a time, in the background, at most "
+                   f"{logic.MEASURE_BUDGET_S / 60:.0f} minutes) or run archviz profile MODEL --measure.",
+                   className="muted"),
+            html.Button("Measure the history set on this machine", id="hist-measure", n_clicks=0),
+            html.Div(id="hist-measure-status", className="muted", role="status"),
+            dcc.Interval(id="hist-measure-poll", interval=3000, disabled=True),
+            dcc.Graph(id="hist-measured", config=GRAPH_CONFIG, style={"height": "460px"}),
         ])])
 
 
@@ -97,6 +109,10 @@ def explorer_page(names: list[str]) -> html.Div:
                                    dcc.Graph(id="ex-rf", config=GRAPH_CONFIG, style=GRAPH_STYLE),
                                    dcc.Graph(id="ex-channels", config=GRAPH_CONFIG, style=CHANNELS_STYLE),
                                    dcc.Graph(id="ex-share", config=GRAPH_CONFIG, style=GRAPH_STYLE)])]),
+        html.Section([html.H2("Measured speed"),
+                      html.P("Roofline of the stored measurement (cpu, float32, the input's batch, torch's threads); "
+                             "the Explorer never starts one. Click a point to highlight its layer.", className="muted"),
+                      dcc.Loading(dcc.Graph(id="ex-roofline", config=GRAPH_CONFIG, style={"height": "560px"}))]),
         html.Section([html.H2("Layers"), html.Div(id="ex-selected", className="muted"),
                       dash_table.DataTable(
                           id="ex-table", columns=[{"name": c.replace("_", " "), "id": c} for c in logic.TABLE_COLUMNS],
@@ -228,33 +244,49 @@ def create_app(names: list[str] | None = None) -> Dash:
         figs = logic.history_figures(metric, scale, variants)
         return message(" ".join(figs["errors"].values())), figs["depth"], figs["ilsvrc"], figs["bubble"]
 
+    @app.callback(Output("hist-measure-status", "children"), Output("hist-measured", "figure"),
+                  Output("hist-measure-poll", "disabled"),
+                  Input("hist-measure", "n_clicks"), Input("hist-measure-poll", "n_intervals"),
+                  Input("hist-variants", "value"))
+    @guarded(3)
+    def history_measured(_clicks, _ticks, variants):
+        """Only a press of the button starts a run (its value is not read; a press while one runs is
+        ignored); the poll re-reads the store while a run goes on, and stops with it."""
+        from dash import ctx
+
+        job = logic.history_job
+        repeat = ctx.triggered_id == "hist-measure" and not job.start()
+        status = f"{job.status} (already measuring: that press was ignored)" if repeat else job.status
+        return status or None, logic.history_measured(variants), not job.running
+
     @app.callback(Output("ex-message", "children"), Output("ex-model-msg", "children"),
                   Output("ex-size-msg", "children"), Output("ex-headline", "children"),
                   Output("ex-diagram", "srcDoc"), Output("ex-diagram", "style"),
                   Output("ex-depth", "figure"), Output("ex-rf", "figure"), Output("ex-channels", "figure"),
-                  Output("ex-share", "figure"), Output("ex-table", "data"),
+                  Output("ex-share", "figure"), Output("ex-table", "data"), Output("ex-roofline", "figure"),
                   Input("ex-model", "value"), Input("ex-size", "value"))
-    @guarded(11)
+    @guarded(12)
     def explorer(model, size):
         r = logic.explore(model, size)
         errors = r["errors"]
         fields = (field_message(errors, "model"), field_message(errors, "size"))
         if "profile" not in r:
             return (None if errors else message(r["error"]), *fields, None, NO_DIAGRAM, NO_DIAGRAM_STYLE,
-                    EMPTY, EMPTY, EMPTY, EMPTY, [])
+                    EMPTY, EMPTY, EMPTY, EMPTY, [], EMPTY)
         colour = (r["history"] or {}).get("colour", "#1f6feb")
         return (None, *fields, cards(r["headline"], colour), r["svg"], DIAGRAM_STYLE, r["depth_fig"],
-                r["rf_fig"], r["channels_fig"], r["share_fig"], r["rows"])
+                r["rf_fig"], r["channels_fig"], r["share_fig"], r["rows"], r["roofline_fig"])
 
     @app.callback(Output("ex-table", "style_data_conditional"), Output("ex-selected", "children"),
                   Output("ex-table", "page_current"),
                   Input("ex-depth", "clickData"), Input("ex-rf", "clickData"), Input("ex-channels", "clickData"),
-                  State("ex-table", "data"))
+                  Input("ex-roofline", "clickData"), State("ex-table", "data"))
     @guarded(3)
-    def highlight(click_depth, click_rf, click_channels, rows):
+    def highlight(click_depth, click_rf, click_channels, click_roofline, rows):
         from dash import ctx
 
-        click = {"ex-rf": click_rf, "ex-channels": click_channels}.get(ctx.triggered_id, click_depth)
+        click = {"ex-rf": click_rf, "ex-channels": click_channels,
+                 "ex-roofline": click_roofline}.get(ctx.triggered_id, click_depth)
         style, name = logic.highlight_style(click)
         page = logic.page_of(rows, name, PAGE_SIZE)
         return style, (f"Highlighted: {name}" if name else ""), page

@@ -145,7 +145,94 @@ def explore(model: Any, size: Any) -> dict[str, Any]:
     return {"profile": p, "headline": headline(p), "svg": svg, "rows": table_rows(p), "errors": {},
             "depth_fig": charts.macs_params_along_depth([p]), "rf_fig": charts.receptive_field_along_depth([p]),
             "channels_fig": charts.channels_along_depth([p]), "share_fig": charts.share_by_type([p]),
+            "roofline_fig": charts.roofline([measured_profile(model, size) or p]),
             "history": history_info(p.model)}
+
+
+# ---- measured speed (issue 13) -------------------------------------------------------------
+def measured_profile(model: str, size: int | None = None) -> Profile | None:
+    """The stored measured profile of a catalogue model for the default measurement settings (cpu,
+    float32, the input's batch, torch's thread count), or None: a store read only, never a
+    measurement (that would block the server; `archviz profile MODEL --measure` or the History
+    page's button store them)."""
+    if model not in catalogue():
+        return None
+    from ..service import get_measured_profile
+
+    try:
+        hit = get_measured_profile(model, None if not size else [1, 3, int(size), int(size)],
+                                   store=shared_store(), lookup_only=True)
+    except Exception:  # no measure package, an old store: simply not measured
+        return None
+    return hit if hit is not None and charts.measurement_of(hit) is not None else None
+
+
+def history_measured(variants: Any = None) -> dict[str, Any]:
+    """The History page's counted-vs-measured figure for the chosen variants: stored measured
+    profiles only (a placeholder says how to make them when there are none)."""
+    try:
+        chosen = validate.subset("variants", list(HISTORY) if variants is None else variants, HISTORY)
+    except BadField:
+        chosen = list(HISTORY)
+    measured = [p for p in (measured_profile(n) for n in chosen) if p is not None]
+    return charts.counted_vs_measured(measured)
+
+
+MEASURE_BUDGET_S = 900.0  # the whole history set, at most; a model is not started past it
+
+
+class MeasureJob:
+    """Measures the history set in one background thread: one run at a time (a press while it runs
+    is ignored), bounded by MEASURE_BUDGET_S, each model under the torch lock, with a status line."""
+
+    def __init__(self, names: list[str], budget_s: float = MEASURE_BUDGET_S) -> None:
+        self.names, self.budget_s = list(names), budget_s
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self.status = ""
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self, measure: Any = None) -> bool:
+        """Start a run unless one is running; True when this call started it."""
+        with self._lock:
+            if self.running:
+                return False
+            self.status = "starting…"
+            self._thread = threading.Thread(target=self._run, args=(measure or _measure_one,), daemon=True,
+                                            name="archviz-measure-history")
+            self._thread.start()
+            return True
+
+    def _run(self, measure: Any) -> None:
+        import time
+
+        start, done = time.monotonic(), 0
+        try:
+            for i, name in enumerate(self.names):
+                if time.monotonic() - start > self.budget_s:
+                    self.status = (f"Stopped at the {self.budget_s:.0f} s limit after {done} of "
+                                   f"{len(self.names)} models; press again to measure the rest.")
+                    return
+                self.status = f"Measuring {name} ({i + 1} of {len(self.names)})…"
+                measure(name)
+                done += 1
+            self.status = f"Measured {done} models in {time.monotonic() - start:.0f} s."
+        except Exception as exc:  # shown on the page; the server goes on
+            self.status = f"Measurement stopped after {done} models: {type(exc).__name__}: {str(exc)[:200]}"
+
+
+def _measure_one(name: str) -> None:
+    """Measure one history model with the default settings into the shared store (a hit is free)."""
+    from ..service import get_measured_profile
+
+    with _torch_lock:
+        get_measured_profile(name, store=shared_store())
+
+
+history_job = MeasureJob(list(HISTORY))
 
 
 def html_escape(text: str) -> str:

@@ -458,3 +458,191 @@ def accuracy_vs_compute(profiles: list[Profile], metric: str = "macs", log: bool
         xaxis={"title": {"text": unit}, "type": "log" if log else "linear"},
         yaxis={"title": {"text": "ImageNet top-1 (torchvision weights), %"}})}
 
+
+
+# ---- measured speed (issue 13: `archviz profile MODEL --measure`) ---------------------------
+# A measured Profile carries `measurement` (device, dtype, batch, threads, peaks, totals) and each
+# layer row `latency_ms`, `bytes`, `intensity` (FLOP/byte), `achieved_flops` (FLOP/s) and `bound`.
+NOT_MEASURED = "not measured: run archviz profile {model} --measure"
+PEAK_SOURCES = {"microbenchmark": "peaks measured by a microbenchmark", "flag": "peaks given on the command line"}
+
+
+def measurement_of(profile: Profile) -> dict[str, Any] | None:
+    """The profile's measurement, or None (also for profiles stored before measurements existed)."""
+    m = getattr(profile, "measurement", None)
+    return m if isinstance(m, dict) and m.get("total") and m.get("peaks") else None
+
+
+def measured_setting(m: dict[str, Any]) -> str:
+    """'cpu, float32, batch 1, 2 threads': what the numbers were measured on."""
+    threads = m.get("threads")
+    return (f"{m.get('device', '?')}, {m.get('dtype', '?')}, batch {m.get('batch', '?')}, "
+            f"{threads} thread{'' if threads == 1 else 's'}")
+
+
+def si(value: float | None, unit: str) -> str:
+    """1.23e11, 'FLOP/s' -> '123 GFLOP/s' (three significant figures)."""
+    if value is None:
+        return "-"
+    for factor, prefix in ((1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= factor:
+            return f"{value / factor:.3g} {prefix}{unit}"
+    return f"{value:.3g} {unit}"
+
+
+def placeholder_figure(text: str, height: int = 200) -> dict[str, Any]:
+    """A figure that says why it has nothing to draw (no bare axes)."""
+    return {"data": [], "layout": {
+        "template": "plotly_white", "height": height, "xaxis": {"visible": False}, "yaxis": {"visible": False},
+        "margin": {"l": 20, "r": 20, "t": 20, "b": 20},
+        "annotations": [{"text": text, "showarrow": False, "xref": "paper", "yref": "paper", "x": 0.5, "y": 0.5,
+                         "font": {"size": 14, "color": "#6b7280"}}]}}
+
+
+def roof_at(intensity: float, peaks: dict[str, Any]) -> float:
+    """The roofline's attainable FLOP/s at an intensity: min(peak FLOP/s, bandwidth × intensity)."""
+    return min(peaks["flops"], peaks["bytes_per_s"] * intensity)
+
+
+def ridge_of(peaks: dict[str, Any]) -> float:
+    """The intensity where the memory roof meets the compute roof: peak FLOP/s / bandwidth."""
+    return peaks["flops"] / peaks["bytes_per_s"]
+
+
+def measured_leaves(profile: Profile) -> list[dict[str, Any]]:
+    """Leaf rows with a measured latency, in table order."""
+    return [r for r in profile.layers if r.get("leaf") and r.get("latency_ms") is not None]
+
+
+def layer_group(profile: Profile, row: dict[str, Any]) -> str:
+    """The colour group of a layer: its outermost block's kind, or its own type outside blocks."""
+    kinds = {b["name"]: b.get("kind") for b in profile.blocks}
+    return (kinds.get(row.get("block")) or row["type"]) if row.get("block") else row["type"]
+
+
+def roofline(profiles: list[Profile]) -> dict[str, Any]:
+    """The roofline of one measured model, log-log: x = arithmetic intensity (FLOP per byte moved),
+    y = achieved FLOP/s; the memory roof (bandwidth × intensity, up to the ridge) and the compute roof
+    (peak FLOP/s); one point per measured leaf layer, coloured by its block's kind (its type outside
+    blocks), area ~ its share of the layers' latency; customdata = the layer name (click-to-highlight).
+    Layers with no counted FLOPs or bytes have no place on log axes: a note counts them.
+    Only the first profile is drawn; an unmeasured one gives a figure that says so."""
+    import math
+
+    p = profiles[0]
+    m = measurement_of(p)
+    if m is None:
+        return placeholder_figure(NOT_MEASURED.format(model=p.model))
+    peaks = m["peaks"]
+    rows = measured_leaves(p)
+    total_ms = sum(r["latency_ms"] for r in rows) or 1.0
+    drawn = [r for r in rows if (r.get("intensity") or 0) > 0 and (r.get("achieved_flops") or 0) > 0]
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for r in drawn:
+        groups.setdefault(layer_group(p, r), []).append(r)
+    order = sorted(groups, key=lambda g: -sum(r["latency_ms"] for r in groups[g]))
+    data: list[dict[str, Any]] = []
+    for i, g in enumerate(order):
+        rs = groups[g]
+        data.append({
+            "type": "scatter", "mode": "markers", "name": g, "x": [r["intensity"] for r in rs],
+            "y": [r["achieved_flops"] for r in rs], "customdata": [r["name"] for r in rs],
+            "text": [f"{r['type']} · {r['latency_ms']:.3g} ms ({100 * r['latency_ms'] / total_ms:.1f}% of layer time)"
+                     f"<br>intensity {r['intensity']:.3g} FLOP/B · {si(r['achieved_flops'], 'FLOP/s')}"
+                     f"<br>{100 * r['achieved_flops'] / roof_at(r['intensity'], peaks):.1f}% of roof"
+                     f"{' · ' + r['bound'] + '-bound' if r.get('bound') else ''}" for r in rs],
+            "marker": {"color": PALETTE[i % len(PALETTE)], "opacity": 0.75, "line": {"width": 0.5, "color": "#fff"},
+                       "size": [round(5 + 45 * math.sqrt(r["latency_ms"] / total_ms), 2) for r in rs]},
+            "hovertemplate": "<b>%{customdata}</b><br>%{text}<extra>%{fullData.name}</extra>"})
+    ridge = ridge_of(peaks)
+    xs = [r["intensity"] for r in drawn] or [ridge]
+    lo, hi = min(min(xs), ridge) / 3, max(max(xs), ridge) * 3
+    bw, top = peaks["bytes_per_s"], peaks["flops"]
+    data.append({"type": "scatter", "mode": "lines", "x": [lo, ridge], "y": [bw * lo, top], "hoverinfo": "skip",
+                 "name": f"memory roof: {si(bw, 'B/s')}", "line": {"color": "#374151", "width": 2, "dash": "dash"}})
+    data.append({"type": "scatter", "mode": "lines", "x": [ridge, hi], "y": [top, top], "hoverinfo": "skip",
+                 "name": f"compute roof: {si(top, 'FLOP/s')}", "line": {"color": "#374151", "width": 2}})
+    left_out = [r for r in rows if r not in drawn]
+    notes = [{"x": math.log10(ridge), "y": math.log10(top), "xref": "x", "yref": "y",  # log axes: log10
+              "text": f"ridge {ridge:.3g} FLOP/B",
+              "showarrow": True, "arrowhead": 0, "ax": 0, "ay": -22, "font": {"size": 10, "color": "#374151"}}]
+    if left_out:
+        ms = sum(r["latency_ms"] for r in left_out)
+        notes.append({"x": 0, "y": 1.0, "xref": "paper", "yref": "paper", "xanchor": "left", "yanchor": "bottom",
+                      "showarrow": False, "font": {"size": 10, "color": "#6b7280"},
+                      "text": f"not drawn: {len(left_out)} layer{'s' if len(left_out) > 1 else ''} with no counted FLOPs or bytes "
+                              f"({ms:.3g} ms, {100 * ms / total_ms:.1f}% of layer time)"})
+    ys = [r["achieved_flops"] for r in drawn] + [bw * lo]
+    layout = _layout(
+        f"Roofline: {label_of(p)} · {measured_setting(m)}<br><span style='font-size:11px;color:#6b7280'>"
+        f"{PEAK_SOURCES.get(peaks.get('source'), 'peaks of unknown source')} · colour: block kind (layer type "
+        "outside blocks) · dot area: share of latency</span>",
+        xaxis={"title": {"text": "arithmetic intensity, FLOP per byte moved"}, "type": "log",
+               "range": [math.log10(lo), math.log10(hi)], "dtick": 1, "tickformat": "~g"},
+        yaxis={"title": {"text": "achieved FLOP/s"}, "type": "log", "dtick": 1, "tickformat": "~s",
+               "range": [math.log10(min(ys) / 2), math.log10(top * 2.5)]},
+        annotations=notes, height=560,
+        legend={"orientation": "h", "yref": "container", "y": 0.01, "yanchor": "bottom", "itemsizing": "constant"})
+    layout["margin"] = {**layout["margin"], "t": 80, "b": 130}
+    return {"data": data, "layout": layout}
+
+
+def counted_flops(profile: Profile, m: dict[str, Any]) -> float:
+    """FLOPs of one measured run: the counted FLOPs (2 × MACs) per sample × the measured batch
+    (the profile counts its input's batch, dimension 0 of an N... layout)."""
+    counted_batch = profile.input_shape[0] if profile.layout.startswith("N") and profile.input_shape else 1
+    return profile.totals["flops"] / (counted_batch or 1) * m["batch"]
+
+
+def achieved_share(profile: Profile) -> dict[str, float] | None:
+    """Whole-model speed: achieved = counted FLOPs of the run / eager time; share = achieved / peak."""
+    m = measurement_of(profile)
+    if m is None or not m["total"].get("eager_ms"):
+        return None
+    achieved = counted_flops(profile, m) / (m["total"]["eager_ms"] / 1000)
+    return {"achieved": achieved, "share": achieved / m["peaks"]["flops"]}
+
+
+def counted_vs_measured(profiles: list[Profile]) -> dict[str, Any]:
+    """Counted MACs beside measured latency for the history set, in the order given, and each model's
+    achieved FLOP/s as a share of the measured peak: three panels sharing the model axis. Profiles
+    without a measurement are left out; none measured gives a figure that says how to measure."""
+    measured = [p for p in profiles if measurement_of(p) is not None]
+    if not measured:
+        return placeholder_figure("History not measured on this machine: press “Measure the history set” "
+                                  "or run archviz profile MODEL --measure for each model", height=220)
+    labels = [label_of(p) for p in measured]
+    colours = [colour_of(p, i) for i, p in enumerate(measured)]
+    ms = [measurement_of(p) for p in measured]
+    eager = [m["total"]["eager_ms"] for m in ms]
+    shares = [achieved_share(p) for p in measured]
+    spread = [m["total"].get("eager_spread_ms") or [e, e] for m, e in zip(ms, eager)]
+    settings = sorted({measured_setting(m) for m in ms})
+    common = {"type": "bar", "x": labels, "marker": {"color": colours}, "showlegend": False,
+              "textposition": "outside", "cliponaxis": False}
+    data = [
+        {**common, "y": [p.totals["macs"] / 1e9 for p in measured], "name": "GMACs",
+         "text": [f"{p.totals['macs'] / 1e9:.2f}" for p in measured],
+         "hovertemplate": "%{x}: %{y:.2f} GMACs (counted, per sample)<extra></extra>"},
+        {**common, "y": eager, "name": "latency", "xaxis": "x2", "yaxis": "y2",
+         "text": [f"{e:.3g}" for e in eager],
+         "error_y": {"type": "data", "symmetric": False, "array": [hi - e for (_, hi), e in zip(spread, eager)],
+                     "arrayminus": [e - lo for (lo, _), e in zip(spread, eager)], "color": "#6b7280"},
+         "hovertemplate": "%{x}: %{y:.3g} ms per run (eager)<extra></extra>"},
+        {**common, "y": [100 * s["share"] for s in shares], "name": "share of peak", "xaxis": "x3", "yaxis": "y3",
+         "text": [f"{100 * s['share']:.0f}%" for s in shares],
+         "customdata": [si(s["achieved"], "FLOP/s") for s in shares],
+         "hovertemplate": "%{x}: %{customdata} achieved, %{y:.1f}% of the measured peak<extra></extra>"},
+    ]
+    peak = ", ".join(sorted({si(m["peaks"]["flops"], "FLOP/s") for m in ms}))
+    axis = {"tickangle": -45, "tickfont": {"size": 10}}
+    layout = _layout(
+        f"Counted vs measured: {'; '.join(settings)}",
+        xaxis={**axis, "domain": [0, 0.29]}, xaxis2={**axis, "domain": [0.355, 0.645], "anchor": "y2"},
+        xaxis3={**axis, "domain": [0.71, 1], "anchor": "y3"},
+        yaxis={"title": {"text": "GMACs per sample (counted)"}, "automargin": True},
+        yaxis2={"title": {"text": "latency, ms per run (eager, measured)"}, "anchor": "x2", "automargin": True},
+        yaxis3={"title": {"text": f"% of peak {peak} (achieved FLOP/s)"}, "anchor": "x3", "automargin": True},
+        height=460)
+    layout["margin"] = {**layout["margin"], "b": 110}
+    return {"data": data, "layout": layout}

@@ -101,6 +101,34 @@ def _safe_json(obj: Any) -> str:
     return json.dumps(obj).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
+def measured_context(p: Profile, i: int) -> dict[str, Any] | None:
+    """The "Measured speed" section of one measured model (None when it was not measured): the
+    roofline's chart id, the setting in a sentence and the totals as text."""
+    m = charts.measurement_of(p)
+    if m is None:
+        return None
+    t = m["total"]
+    lo, hi = t.get("eager_spread_ms") or (None, None)
+    rows = [("Eager run", f"{t['eager_ms']:.3g} ms" + (f" (spread {lo:.3g} to {hi:.3g} ms)" if lo is not None else "")),
+            ("Sum of the layers", f"{t['layer_sum_ms']:.3g} ms; gap {t['gap_pct']:.1f}% "
+                                  "(time outside the timed layers: Python, dispatch, operations outside modules)")]
+    if t.get("graph_ms") is not None:
+        rows.append(("Captured graph", f"{t['graph_ms']:.3g} ms"))
+    if t.get("launch_gap_ms") is not None:
+        rows.append(("Launch gap (eager − graph)", f"{t['launch_gap_ms']:.3g} ms"))
+    share = charts.achieved_share(p)
+    if share:
+        rows.append(("Whole model", f"{charts.si(share['achieved'], 'FLOP/s')} achieved: "
+                                    f"{100 * share['share']:.1f}% of the {charts.si(m['peaks']['flops'], 'FLOP/s')} peak"))
+    peaks = m["peaks"]
+    sentence = (f"Measured on {m.get('device')} in {m.get('dtype')}, batch {m.get('batch')}, {m.get('threads')} "
+                f"thread(s): median of {m.get('repeat')} runs after {m.get('warmup')} warm-up runs. Peaks "
+                f"{charts.si(peaks['flops'], 'FLOP/s')} and {charts.si(peaks['bytes_per_s'], 'B/s')}, "
+                f"{charts.PEAK_SOURCES.get(peaks.get('source'), 'source unknown')}.")
+    return {"id": f"chart-roofline-{i}", "label": charts.label_of(p), "sentence": sentence,
+            "rows": [{"k": k, "v": v} for k, v in rows]}
+
+
 def render_html(profiles: list[Profile], command: str | None = None) -> str:
     import jinja2
     from plotly.offline import get_plotlyjs
@@ -112,6 +140,9 @@ def render_html(profiles: list[Profile], command: str | None = None) -> str:
                "chart-rf": charts.receptive_field_along_depth(profiles),
                "chart-channels": charts.channels_along_depth(profiles),
                "chart-share": charts.share_by_type(profiles)}
+    measured = [c for c in (measured_context(p, i) for i, p in enumerate(profiles)) if c]
+    roofs = {c["id"]: charts.roofline([p]) for c, p in
+             zip(measured, [p for p in profiles if charts.measurement_of(p) is not None])}
     title = ("Comparison: " + " vs ".join(charts.label_of(p) for p in profiles)) if compare \
         else f"{charts.label_of(profiles[0])}: architecture report"
     inputs = sorted({shape_text(p.input_shape) for p in profiles})
@@ -119,7 +150,7 @@ def render_html(profiles: list[Profile], command: str | None = None) -> str:
         title=title, models=[model_context(p, i, not compare) for i, p in enumerate(profiles)],
         compare=compare, compare_rows=_compare_rows(profiles) if compare else [],
         charts=[{"id": k, "note": CHART_NOTES[k][compare] if k in CHART_NOTES else None} for k in figures],
-        figures_json=_safe_json(figures),
+        figures_json=_safe_json({**figures, **roofs}), measured=measured,
         columns=[{"title": t, "type": ty, "left": left} for _, t, ty, left in COLUMNS],
         conventions=profiles[0].conventions, versions=profiles[0].versions, input_text=", ".join(inputs),
         command=command or " ".join(shlex.quote(a) for a in ["archviz", *sys.argv[1:]]),

@@ -20,7 +20,7 @@ from typing import Any, Callable, Sequence
 from rich.cells import cell_len
 
 from ..errors import ArchvizError
-from ..record import Profile
+from ..record import MEASURED_COLUMNS, Profile
 from .numbers import grouped, human, pair, printable, shape
 from .summary import field_card
 
@@ -71,7 +71,9 @@ def to_markdown(profile: Profile, depth: int | None) -> str:
 def to_json(profile: Profile, depth: int | None) -> str:
     data = profile.contract()
     keys = (*TEXT_COLUMNS, "level", "parent", "effective_padding", "conv_linear_macs")
-    data["layers"] = [{k: r[k] for k in keys} for r in rows_at_depth(profile, depth)]
+    if profile.measurement:  # archviz profile --measure: the measured keys too
+        keys = (*keys, *MEASURED_COLUMNS)
+    data["layers"] = [{k: r.get(k) for k in keys} for r in rows_at_depth(profile, depth)]
     return json.dumps(data, indent=2)
 
 
@@ -84,10 +86,42 @@ def summary_lines(profile: Profile) -> list[str]:
         f"receptive field {' · '.join(field_card(t))}",
         "MACs: one multiply-add = 1 (fvcore); FLOPs = 2 x MACs; pooling/elementwise conventions in --format json 'conventions'.",
     ]
+    out += measured_lines(profile)
     if profile.uncounted_ops:
         out.append("Uncounted ops: " + ", ".join(f"{printable(k)} x{v}" for k, v in profile.uncounted_ops.items()))
     out += [f"Note: {printable(n)}" for n in profile.notes if not n.startswith("Uncounted operators")]
     return out
+
+
+def _ms(v: float | None) -> str:
+    return "-" if v is None else (f"{v:.3g}" if v < 1 else f"{v:,.1f}" if v < 1000 else f"{v:,.0f}")
+
+
+def _rate(v: float, unit: str) -> str:
+    for scale, prefix in ((1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if v >= scale:
+            return f"{v / scale:.3g} {prefix}{unit}"
+    return f"{v:.3g} {unit}"
+
+
+def measured_lines(profile: Profile) -> list[str]:
+    """What a --measure run measured: device, whole-model time and spread, the layer sum and the
+    gap, and the peaks the roofline used (and where they came from)."""
+    m = profile.measurement
+    if not m:
+        return []
+    t, pk = m["total"], m["peaks"]
+    lo, hi = t["eager_spread_ms"]
+    graph = "" if t.get("graph_ms") is None else \
+        f" | CUDA graph {_ms(t['graph_ms'])} ms (launch gap {_ms(t['launch_gap_ms'])} ms)"
+    gap = "-" if t.get("gap_pct") is None else f"{t['gap_pct']:+.1f}%"
+    return [
+        f"Measured on {printable(m['device'])} | {m['dtype']} | batch {m['batch']} | {m['threads']} threads | "
+        f"whole model {_ms(t['eager_ms'])} ms median of {m['repeat']} (p10-p90 {_ms(lo)}-{_ms(hi)} ms){graph}",
+        f"Sum of layer times {_ms(t['layer_sum_ms'])} ms, gap {gap} of the whole | peaks "
+        f"{_rate(pk['flops'], 'FLOP/s')}, {_rate(pk['bytes_per_s'], 'B/s')} ({pk['source']}) | "
+        f"bound: roofline ridge {pk['flops'] / pk['bytes_per_s']:.3g} FLOP/B, overhead under 10% of roof",
+    ]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -113,6 +147,9 @@ TABLE_PRIORITY = ("name", "params", "macs", "output", "type", "rf", "stride", "d
 COLUMN_ALIASES = {"layer": "name", "output_shape": "output", "activations": "act",
                   "receptive_field": "rf", "effective_stride": "stride"}
 NUMBER_FIELDS = {"params": "params", "macs": "macs", "flops": "flops", "act": "activations"}
+# Shown (by default) only for a measured profile (archviz profile --measure), after the MACs.
+MEASURED_TABLE_COLUMNS: dict[str, str] = {"latency": "ms", "intensity": "FLOP/B", "bound": "Bound"}
+MEASURED_PRIORITY = ("name", "params", "macs", "latency", "bound", "intensity")
 NAME_MIN = 24  # a layer name is shortened no further than this before columns are hidden
 BLOCK_MIN = 12
 
@@ -279,10 +316,11 @@ def first_clause(text: str) -> str:
 def parse_columns(text: str) -> tuple[str, ...]:
     """`--columns name,params,macs` as keys of TABLE_COLUMNS (CSV field names accepted too)."""
     names = [n.strip().lower() for n in text.split(",") if n.strip()]
-    bad = [n for n in names if n not in TABLE_COLUMNS and n not in COLUMN_ALIASES]
+    known = {**TABLE_COLUMNS, **MEASURED_TABLE_COLUMNS}
+    bad = [n for n in names if n not in known and n not in COLUMN_ALIASES]
     if bad or not names:
         what = f"unknown column {printable(bad[0])!r}" if bad else "no column given"
-        raise ArchvizError(f"--columns: {what}; choose from {','.join(TABLE_COLUMNS)}", 2)
+        raise ArchvizError(f"--columns: {what}; choose from {','.join(known)}", 2)
     return tuple(dict.fromkeys(COLUMN_ALIASES.get(n, n) for n in names))
 
 
@@ -295,6 +333,12 @@ def _layer_text(key: str, r: dict[str, Any]) -> str:
         return pair(r["receptive_field" if key == "rf" else "effective_stride"])
     if key == "depth":
         return "" if r["depth"] is None else str(r["depth"])
+    if key == "latency":
+        return "" if r.get("latency_ms") is None else _ms(r["latency_ms"])
+    if key == "intensity":
+        return "" if r.get("intensity") is None else f"{r['intensity']:.3g}"
+    if key == "bound":
+        return r.get("bound") or ""
     return printable(r[key] or "")  # type, block
 
 
@@ -307,8 +351,9 @@ def layer_columns(rows: Sequence[dict[str, Any]], keys: Sequence[str]) -> list[C
             variants = (tuple(grouped(v) for v in values), tuple(human(v) for v in values))
         else:
             variants = (tuple(_layer_text(key, r) for r in rows),)
-        left = key in ("name", "type", "block")
-        out.append(Column(key, TABLE_COLUMNS[key], variants, "left" if left else "right",
+        left = key in ("name", "type", "block", "bound")
+        header = TABLE_COLUMNS.get(key) or MEASURED_TABLE_COLUMNS[key]
+        out.append(Column(key, header, variants, "left" if left else "right",
                           shorten_middle if key in ("name", "block") else None,
                           NAME_MIN if key == "name" else BLOCK_MIN))
     return out
@@ -326,8 +371,13 @@ def rich_table(profile: Profile, depth: int | None, width: int = PIPE_WIDTH,
     from rich.text import Text
 
     rows = rows_at_depth(profile, depth)
-    cols = layer_columns(rows, columns or tuple(TABLE_COLUMNS))
-    fit = fit_columns(cols, width, columns or TABLE_PRIORITY)
+    keys, priority = tuple(TABLE_COLUMNS), TABLE_PRIORITY
+    if profile.measurement:  # measured columns after the MACs, ranked right after them
+        at = keys.index("macs") + 1
+        keys = (*keys[:at], *MEASURED_TABLE_COLUMNS, *keys[at:])
+        priority = (*MEASURED_PRIORITY, *(k for k in TABLE_PRIORITY if k not in MEASURED_PRIORITY))
+    cols = layer_columns(rows, columns or keys)
+    fit = fit_columns(cols, width, columns or priority)
     table = fitted_table(cols, fit, [_row_style(r) for r in rows])
     title = Text(f"{printable(profile.model)} · input {shape(profile.input_shape)}", style="bold")
     note = hidden_note(fit.hidden, width, "see --columns")

@@ -1,0 +1,75 @@
+"""Roofline arithmetic for measured layers: bytes moved, arithmetic intensity, achieved FLOP/s and
+what bounds a layer. Pure functions of numbers: no torch.
+
+Bound rule (README, "Measured speed"): the roof at intensity I is min(peak_flops, I x peak_bw) and
+the ridge is peak_flops / peak_bw. A layer is "overhead" when it reaches less than
+OVERHEAD_FRACTION (10%) of the roof at its intensity AND its work is tiny: the roof would do it in
+under TINY_SECONDS (20 us), so fixed per-call costs (Python, dispatch, kernel launch) dominate.
+Otherwise it is "compute" when its intensity is at or above the ridge, else "memory"."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ..errors import ArchvizError
+
+OVERHEAD_FRACTION = 0.10
+TINY_SECONDS = 20e-6
+MEASURED_KEYS = ("latency_ms", "bytes", "intensity", "achieved_flops", "bound")
+ITEMSIZE = {"float32": 4, "bfloat16": 2, "float16": 2}
+_RATE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:e[+-]?\d+)?)\s*([kmgtp]?)\s*(?:flop/?s|flops|b/s|bps|b)?\s*$",
+                   re.IGNORECASE)
+_SCALE = {"": 1.0, "k": 1e3, "m": 1e6, "g": 1e9, "t": 1e12, "p": 1e15}
+
+
+def parse_rate(text: str, flag: str = "--peak-flops") -> float:
+    """'1.5T' -> 1.5e12, '200G' -> 2e11, '200GB/s', '2e11' (decimal units: rates, not sizes)."""
+    m = _RATE.match(str(text))
+    value = float(m.group(1)) * _SCALE[m.group(2).lower()] if m else 0.0
+    if not value > 0:
+        raise ArchvizError(f"{flag} {text!r}: expected a positive rate such as 1.5T or 200G", 2)
+    return value
+
+
+def layer_bytes(weight_elems: int, input_elems: int, output_elems: int, itemsize: int) -> int:
+    """Bytes a layer moves at least once: its weights, its inputs and its outputs at the dtype."""
+    return int((weight_elems + input_elems + output_elems) * itemsize)
+
+
+def intensity(flops: float, nbytes: float | None) -> float | None:
+    """FLOPs per byte (FLOPs = 2 x MACs); None without bytes."""
+    return None if not nbytes else flops / nbytes
+
+
+def achieved_flops(flops: float, latency_ms: float | None) -> float | None:
+    """FLOP/s reached; None when no time was measured."""
+    return None if not latency_ms or latency_ms <= 0 else flops / (latency_ms / 1e3)
+
+
+def roof(intensity_: float, peak_flops: float, peak_bw: float) -> float:
+    """The attainable FLOP/s at this intensity."""
+    return min(peak_flops, intensity_ * peak_bw)
+
+
+def bound(flops: float, nbytes: float | None, latency_ms: float | None,
+          peak_flops: float, peak_bw: float) -> str | None:
+    """'compute', 'memory' or 'overhead' by the rule in this module's docstring; None when the
+    layer has no time or moves no bytes."""
+    if not latency_ms or latency_ms <= 0 or not nbytes:
+        return None
+    seconds = latency_ms / 1e3
+    roof_seconds = max(flops / peak_flops, nbytes / peak_bw)  # what the roof needs for this work
+    if roof_seconds < TINY_SECONDS and roof_seconds < OVERHEAD_FRACTION * seconds:
+        return "overhead"
+    return "compute" if flops / nbytes >= peak_flops / peak_bw else "memory"
+
+
+def apply(row: dict[str, Any], latency_ms: float | None, nbytes: int | None,
+          peaks: dict[str, Any]) -> dict[str, Any]:
+    """The row with the measured keys set (a new dict)."""
+    flops = float(row.get("flops") or 0)
+    return {**row, "latency_ms": latency_ms, "bytes": nbytes,
+            "intensity": intensity(flops, nbytes),
+            "achieved_flops": achieved_flops(flops, latency_ms),
+            "bound": bound(flops, nbytes, latency_ms, peaks["flops"], peaks["bytes_per_s"])}

@@ -1,0 +1,187 @@
+"""archviz profile --measure: attribution, roofline arithmetic, bound rule, store, CLI. CPU only, and
+no test asserts a wall-clock figure (only relations the attribution guarantees)."""
+
+import json
+import math
+
+import pytest
+import torch
+import torch.nn as nn
+
+from archviz.errors import ArchvizError
+from archviz.measure import Options, measure_profile, real_weights, roofline
+from archviz.measure import peaks as peaks_mod
+from archviz.profiler import profile_module
+from conftest import run_cli
+
+FLAGS = {"peak_flops": 1e11, "peak_bw": 1e10}  # skips the microbenchmark where it is not the test
+TOY = __file__.replace("test_measure.py", "toy_measure.py")
+
+
+class TwoLinear(nn.Module):
+    """`big` has 8x the MACs of `small`."""
+
+    def __init__(self):
+        super().__init__()
+        self.small = nn.Linear(256, 256)
+        self.block = nn.Sequential(nn.ReLU(), nn.Linear(256, 2048))
+
+    def forward(self, x):
+        return self.block(self.small(x))
+
+
+def measured(model, shape, **kw):
+    model = model.eval()
+    prof = profile_module(model, shape, "toy")
+    return measure_profile(prof, model, Options(**{"repeat": 3, "warmup": 2, "threads": 1, **FLAGS, **kw}))
+
+
+def test_attribution_sums_and_shares():
+    p = measured(TwoLinear(), [64, 256])
+    rows = {r["name"]: r for r in p.layers}
+    assert rows["block.1"]["macs"] == 8 * rows["small"]["macs"]
+    assert rows["block.1"]["latency_ms"] > rows["small"]["latency_ms"] > 0
+    leaves = [r for r in p.layers if r["leaf"]]
+    total = p.measurement["total"]
+    assert math.isclose(sum(r["latency_ms"] for r in leaves), total["layer_sum_ms"])
+    assert math.isclose(rows["block"]["latency_ms"], rows["block.0"]["latency_ms"] + rows["block.1"]["latency_ms"])
+    assert math.isclose(rows["(model)"]["latency_ms"], total["layer_sum_ms"])
+    assert math.isclose(rows["block"]["bytes"], rows["block.0"]["bytes"] + rows["block.1"]["bytes"])
+    assert math.isclose(total["gap_pct"], 100 * (total["eager_ms"] - total["layer_sum_ms"]) / total["eager_ms"])
+    lo, hi = total["eager_spread_ms"]
+    assert lo <= total["eager_ms"] <= hi and total["graph_ms"] is None and total["launch_gap_ms"] is None
+    m = p.measurement
+    assert (m["dtype"], m["batch"], m["threads"], m["repeat"]) == ("float32", 64, 1, 3)
+    assert m["device"].startswith("cpu: ") and m["peaks"] == {"flops": 1e11, "bytes_per_s": 1e10, "source": "flag"}
+    assert all(r[k] is not None for r in leaves for k in ("latency_ms", "bytes", "achieved_flops", "bound"))
+
+
+def test_threads_restored_and_forward_unpatched():
+    before = torch.get_num_threads()
+    model = TwoLinear()
+    measured(model, [4, 256], threads=1)
+    assert torch.get_num_threads() == before
+    assert all("forward" not in m.__dict__ for m in model.modules())
+
+
+def test_bytes_and_intensity_by_hand():
+    conv = measured(nn.Sequential(nn.Conv2d(16, 32, 3)), [1, 16, 32, 32]).layer("0")
+    nbytes = (32 * 16 * 9 + 32) * 4 + 16 * 32 * 32 * 4 + 32 * 30 * 30 * 4
+    assert conv["macs"] == 32 * 30 * 30 * 16 * 9
+    assert conv["bytes"] == nbytes and math.isclose(conv["intensity"], 2 * conv["macs"] / nbytes)
+    assert math.isclose(conv["achieved_flops"], conv["flops"] / (conv["latency_ms"] / 1e3))
+    lin = measured(nn.Sequential(nn.Linear(128, 64)), [4, 128]).layer("0")
+    nbytes = (128 * 64 + 64) * 4 + 4 * 128 * 4 + 4 * 64 * 4
+    assert lin["bytes"] == nbytes and math.isclose(lin["intensity"], 2 * 4 * 128 * 64 / nbytes)
+    half = measured(nn.Sequential(nn.Linear(128, 64)), [4, 128], dtype="bfloat16").layer("0")
+    assert half["bytes"] == nbytes // 2
+
+
+def test_bound_rule_on_synthetic_layers():
+    pf, bw = 1e12, 1e11  # ridge 10 FLOP/B
+    # intensity 100 >= ridge, near the roof: compute; intensity 1: memory
+    assert roofline.bound(1e9, 1e7, 1.5, pf, bw) == "compute"
+    assert roofline.bound(1e8, 1e8, 1.5, pf, bw) == "memory"
+    # tiny work (roof time 1 us) taking 1 ms, far under 10% of the roof: overhead
+    assert roofline.bound(1e6, 1e5, 1.0, pf, bw) == "overhead"
+    # the same slowness on big work is not overhead: it is classed by intensity
+    assert roofline.bound(1e10, 1e8, 1000.0, pf, bw) == "compute"
+    assert roofline.bound(1e6, 0, 1.0, pf, bw) is None and roofline.bound(1e6, 1e5, None, pf, bw) is None
+    assert roofline.intensity(200, 100) == 2 and roofline.achieved_flops(1e9, 1000) == 1e9
+
+
+def test_parse_rate():
+    assert roofline.parse_rate("1.5T") == 1.5e12 and roofline.parse_rate("200G") == 2e11
+    assert roofline.parse_rate("200GB/s") == 2e11 and roofline.parse_rate("2e11") == 2e11
+    with pytest.raises(ArchvizError):
+        roofline.parse_rate("fast")
+
+
+def test_peaks_cached_per_device_dtype_threads(monkeypatch, tmp_path):
+    monkeypatch.setenv("ARCHVIZ_HOME", str(tmp_path))
+    calls = []
+    monkeypatch.setattr(peaks_mod, "microbenchmark",
+                        lambda d, t: calls.append(t) or {"flops": 2e11, "bytes_per_s": 3e10})
+    first = peaks_mod.device_peaks("cpu", "cpu: x", "float32", 1)
+    again = peaks_mod.device_peaks("cpu", "cpu: x", "float32", 1)
+    other = peaks_mod.device_peaks("cpu", "cpu: x", "float32", 2)
+    assert first == again == other == {"flops": 2e11, "bytes_per_s": 3e10, "source": "microbenchmark"}
+    assert len(calls) == 2 and (tmp_path / "peaks.json").is_file()
+    flag = peaks_mod.device_peaks("cpu", "cpu: x", "float32", 1, peak_bw=5e9)
+    assert flag == {"flops": 2e11, "bytes_per_s": 5e9, "source": "flag"} and len(calls) == 2
+
+
+def test_real_microbenchmark_is_positive():
+    p = peaks_mod.microbenchmark("cpu", "float32", seconds=0.02)
+    assert p["flops"] > 0 and p["bytes_per_s"] > 0
+
+
+def test_measured_profile_is_stored_and_hit(monkeypatch, tmp_path):
+    import archviz.measure as measure
+    from archviz.service import get_measured_profile, get_profile
+    from archviz.store import Store
+
+    store = Store(tmp_path / "p.sqlite")
+    opts = Options(repeat=3, threads=1, **FLAGS)
+    first = get_measured_profile("resnet20", None, opts, store=store)
+    assert first.measurement and first.layer("(model)")["latency_ms"] > 0
+
+    def boom(*a, **k):
+        raise AssertionError("measured again")
+    monkeypatch.setattr(measure, "profile_and_measure", boom)
+    second = get_measured_profile("resnet20", None, opts, store=store)
+    assert second.measurement == first.measurement
+    other = get_measured_profile("resnet20", None, Options(repeat=3, threads=1, peak_flops=5e11,
+                                                            peak_bw=1e10), store=store)
+    assert other.measurement["peaks"]["flops"] == 5e11  # the roofline follows new flags on a hit
+    with pytest.raises(AssertionError):  # another batch is another key
+        get_measured_profile("resnet20", None, Options(batch=2, threads=1, **FLAGS), store=store)
+    plain = get_profile("resnet20", store=store)  # unmeasured profiles are unaffected
+    assert plain.measurement is None and "latency_ms" not in plain.layers[0]
+
+
+def test_real_weights_are_finite():
+    from archviz.build import build_model
+    from archviz.catalog import resolve
+
+    model = build_model(resolve("resnet20"), [1, 3, 32, 32])
+    real_weights(model)
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+
+
+def test_cli_measure_json():
+    res = run_cli("profile", f"{TOY}:toy", "-i", "2x64", "--measure", "--batch", "4", "--repeat", "3",
+                  "--threads", "1", "-f", "json")
+    assert res.returncode == 0, res.stderr
+    data = json.loads(res.stdout)
+    m = data["measurement"]
+    assert {"device", "dtype", "batch", "threads", "repeat", "warmup", "peaks", "total"} <= set(m)
+    assert {"eager_ms", "eager_spread_ms", "graph_ms", "launch_gap_ms", "layer_sum_ms", "gap_pct"} <= set(m["total"])
+    assert m["peaks"]["source"] == "microbenchmark" and m["peaks"]["flops"] > 0
+    assert m["batch"] == 4 and data["input_shape"] == [4, 64] and data["layers"][0]["macs"] == 4 * (64 * 128 + 128 + 128 * 10)  # + ReLU
+    assert all({"latency_ms", "bytes", "intensity", "achieved_flops", "bound"} <= set(r) for r in data["layers"])
+    table = run_cli("profile", f"{TOY}:toy", "-i", "2x64", "--measure", "--repeat", "3", "--threads", "1",
+                    "--peak-flops", "1T", "--peak-bandwidth", "100G", env={"COLUMNS": "160"})
+    assert table.returncode == 0 and "Bound" in table.stdout and "Sum of layer times" in table.stdout
+    assert "1 TFLOP/s, 100 GB/s (flag)" in table.stdout
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_cli_cuda_without_cuda_is_one_line():
+    res = run_cli("profile", f"{TOY}:toy", "-i", "2x64", "--measure", "--device", "cuda")
+    assert res.returncode == 2 and res.stderr.count("\n") == 1 and "CUDA is not available" in res.stderr
+
+
+def test_a_peak_below_the_fastest_layer_is_raised_and_said():
+    """Hand numbers: a layer of 2e9 FLOPs in 10 ms reaches 2e11 FLOP/s; a microbenchmark peak of 1e11
+    is raised to it (and says so); a peak given as a flag is kept."""
+    from types import SimpleNamespace
+
+    from archviz.measure import raised_to_observed
+
+    prof = SimpleNamespace(layers=[{"name": "a", "flops": 2e9}, {"name": "b", "flops": 1e6}])
+    peaks = {"flops": 1e11, "bytes_per_s": 1e10, "source": "microbenchmark"}
+    raised = raised_to_observed(peaks, prof, {"a": 10.0, "b": 1.0})
+    assert raised["flops"] == pytest.approx(2e11) and "raised to the fastest layer" in raised["source"]
+    assert raised_to_observed({**peaks, "source": "flag"}, prof, {"a": 10.0})["flops"] == 1e11
+    assert raised_to_observed({**peaks, "flops": 5e11}, prof, {"a": 10.0})["flops"] == 5e11
