@@ -42,6 +42,8 @@ bench: setup
 	$(PY) benchmarks/bench_diagram.py
 	$(PY) benchmarks/bench_dashboard.py
 	$(PY) benchmarks/bench_load.py
+	$(PY) benchmarks/bench_start.py
+	$(PY) benchmarks/bench_measure.py alexnet resnet18 googlenet vgg11
 
 clean:
 	rm -rf $(VENV) reports artifacts .pytest_cache

@@ -222,3 +222,16 @@ def test_measure_job_runs_once_at_a_time():
     over.start(fake)
     over._thread.join(10)
     assert "limit after 0 of 2" in over.status
+
+
+def test_comparison_report_puts_counted_beside_measured(plain, measured):
+    """Two measured models: the report's Measured section opens with the counted-vs-measured chart;
+    one measured model alone has no such chart."""
+    from archviz.render.report import render_html
+    from archviz.service import get_profile
+
+    other = synthetic_measure(get_profile("alexnet"))
+    html = render_html([measured, other], command="archviz report resnet18 alexnet --measure")
+    assert 'id="chart-counted-measured"' in html
+    assert 'id="chart-roofline-0"' in html and 'id="chart-roofline-1"' in html
+    assert 'id="chart-counted-measured"' not in render_html([measured], command="archviz report resnet18")

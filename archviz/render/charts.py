@@ -464,7 +464,15 @@ def accuracy_vs_compute(profiles: list[Profile], metric: str = "macs", log: bool
 # A measured Profile carries `measurement` (device, dtype, batch, threads, peaks, totals) and each
 # layer row `latency_ms`, `bytes`, `intensity` (FLOP/byte), `achieved_flops` (FLOP/s) and `bound`.
 NOT_MEASURED = "not measured: run archviz profile {model} --measure"
-PEAK_SOURCES = {"microbenchmark": "peaks measured by a microbenchmark", "flag": "peaks given on the command line"}
+PEAK_SOURCES = {"microbenchmark": "peaks measured by a microbenchmark", "flag": "peaks given on the command line",
+                "microbenchmark, raised to the fastest layer":
+                    "peaks measured by a microbenchmark, compute peak raised to the fastest layer"}
+
+
+def peak_source(peaks: dict[str, Any]) -> str:
+    """Where the peaks came from, as a phrase for titles and captions."""
+    source = peaks.get("source")
+    return PEAK_SOURCES.get(source, f"peaks: {source}" if source else "peaks of unknown source")
 
 
 def measurement_of(profile: Profile) -> dict[str, Any] | None:
@@ -575,7 +583,7 @@ def roofline(profiles: list[Profile]) -> dict[str, Any]:
     ys = [r["achieved_flops"] for r in drawn] + [bw * lo]
     layout = _layout(
         f"Roofline: {label_of(p)} · {measured_setting(m)}<br><span style='font-size:11px;color:#6b7280'>"
-        f"{PEAK_SOURCES.get(peaks.get('source'), 'peaks of unknown source')} · colour: block kind (layer type "
+        f"{peak_source(peaks)} · colour: block kind (layer type "
         "outside blocks) · dot area: share of latency</span>",
         xaxis={"title": {"text": "arithmetic intensity, FLOP per byte moved"}, "type": "log",
                "range": [math.log10(lo), math.log10(hi)], "dtick": 1, "tickformat": "~g"},
@@ -594,13 +602,14 @@ def counted_flops(profile: Profile, m: dict[str, Any]) -> float:
     return profile.totals["flops"] / (counted_batch or 1) * m["batch"]
 
 
-def achieved_share(profile: Profile) -> dict[str, float] | None:
-    """Whole-model speed: achieved = counted FLOPs of the run / eager time; share = achieved / peak."""
+def achieved_share(profile: Profile, peak: float | None = None) -> dict[str, float] | None:
+    """Whole-model speed: achieved = counted FLOPs of the run / eager time; share = achieved / peak
+    (the profile's own measured peak unless a common one is given)."""
     m = measurement_of(profile)
     if m is None or not m["total"].get("eager_ms"):
         return None
     achieved = counted_flops(profile, m) / (m["total"]["eager_ms"] / 1000)
-    return {"achieved": achieved, "share": achieved / m["peaks"]["flops"]}
+    return {"achieved": achieved, "share": achieved / (peak or m["peaks"]["flops"])}
 
 
 def counted_vs_measured(profiles: list[Profile]) -> dict[str, Any]:
@@ -615,7 +624,9 @@ def counted_vs_measured(profiles: list[Profile]) -> dict[str, Any]:
     colours = [colour_of(p, i) for i, p in enumerate(measured)]
     ms = [measurement_of(p) for p in measured]
     eager = [m["total"]["eager_ms"] for m in ms]
-    shares = [achieved_share(p) for p in measured]
+    # one roof for every bar: the highest peak measured (peaks measured at different times differ)
+    peak_flops = max(m["peaks"]["flops"] for m in ms)
+    shares = [achieved_share(p, peak_flops) for p in measured]
     spread = [m["total"].get("eager_spread_ms") or [e, e] for m, e in zip(ms, eager)]
     settings = sorted({measured_setting(m) for m in ms})
     common = {"type": "bar", "x": labels, "marker": {"color": colours}, "showlegend": False,
@@ -632,17 +643,22 @@ def counted_vs_measured(profiles: list[Profile]) -> dict[str, Any]:
         {**common, "y": [100 * s["share"] for s in shares], "name": "share of peak", "xaxis": "x3", "yaxis": "y3",
          "text": [f"{100 * s['share']:.0f}%" for s in shares],
          "customdata": [si(s["achieved"], "FLOP/s") for s in shares],
-         "hovertemplate": "%{x}: %{customdata} achieved, %{y:.1f}% of the measured peak<extra></extra>"},
+         "hovertemplate": "%{x}: %{customdata} achieved, %{y:.1f}% of the highest measured peak"
+                          "<extra></extra>"},
     ]
-    peak = ", ".join(sorted({si(m["peaks"]["flops"], "FLOP/s") for m in ms}))
+    peak = si(peak_flops, "FLOP/s")
     axis = {"tickangle": -45, "tickfont": {"size": 10}}
     layout = _layout(
         f"Counted vs measured: {'; '.join(settings)}",
         xaxis={**axis, "domain": [0, 0.29]}, xaxis2={**axis, "domain": [0.355, 0.645], "anchor": "y2"},
         xaxis3={**axis, "domain": [0.71, 1], "anchor": "y3"},
-        yaxis={"title": {"text": "GMACs per sample (counted)"}, "automargin": True},
-        yaxis2={"title": {"text": "latency, ms per run (eager, measured)"}, "anchor": "x2", "automargin": True},
-        yaxis3={"title": {"text": f"% of peak {peak} (achieved FLOP/s)"}, "anchor": "x3", "automargin": True},
-        height=460)
-    layout["margin"] = {**layout["margin"], "b": 110}
+        yaxis={"automargin": True}, yaxis2={"anchor": "x2", "automargin": True},
+        yaxis3={"anchor": "x3", "automargin": True}, height=480)
+    # panel titles above each panel: y-axis titles would run into the neighbouring panel at 800 px
+    layout["annotations"] = [*layout.get("annotations", []), *[
+        {"text": text, "x": x, "y": 1.0, "xref": "paper", "yref": "paper", "xanchor": "center",
+         "yanchor": "bottom", "showarrow": False, "font": {"size": 12}}
+        for text, x in (("GMACs per sample (counted)", 0.145), ("ms per run (measured)", 0.5),
+                        (f"% of the {peak} peak", 0.855))]]
+    layout["margin"] = {**layout["margin"], "b": 110, "t": max(layout["margin"].get("t", 60), 90)}
     return {"data": data, "layout": layout}

@@ -124,7 +124,7 @@ def measured_context(p: Profile, i: int) -> dict[str, Any] | None:
     sentence = (f"Measured on {m.get('device')} in {m.get('dtype')}, batch {m.get('batch')}, {m.get('threads')} "
                 f"thread(s): median of {m.get('repeat')} runs after {m.get('warmup')} warm-up runs. Peaks "
                 f"{charts.si(peaks['flops'], 'FLOP/s')} and {charts.si(peaks['bytes_per_s'], 'B/s')}, "
-                f"{charts.PEAK_SOURCES.get(peaks.get('source'), 'source unknown')}.")
+                f"{charts.peak_source(peaks)}.")
     return {"id": f"chart-roofline-{i}", "label": charts.label_of(p), "sentence": sentence,
             "rows": [{"k": k, "v": v} for k, v in rows]}
 
@@ -143,6 +143,8 @@ def render_html(profiles: list[Profile], command: str | None = None) -> str:
     measured = [c for c in (measured_context(p, i) for i, p in enumerate(profiles)) if c]
     roofs = {c["id"]: charts.roofline([p]) for c, p in
              zip(measured, [p for p in profiles if charts.measurement_of(p) is not None])}
+    if len(measured) > 1:  # several measured models: counted MACs beside measured time
+        roofs["chart-counted-measured"] = charts.counted_vs_measured(profiles)
     title = ("Comparison: " + " vs ".join(charts.label_of(p) for p in profiles)) if compare \
         else f"{charts.label_of(profiles[0])}: architecture report"
     inputs = sorted({shape_text(p.input_shape) for p in profiles})
