@@ -15,10 +15,16 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .catalog import BUILD_KWARGS, ModelSpec, size_kwargs
-from .errors import ArchvizError
+from .errors import ArchvizError, describe
 
 _SHAPE = re.compile(r"^\d+(x\d+)*$")
 MAX_DIM = 2**31 - 1  # torch sizes beyond this overflow; the memory budget refuses far less anyway
+
+
+def stdout_to_stderr() -> contextlib.AbstractContextManager:
+    """While user code runs, its prints go to stderr: stdout carries archviz's output only (a factory
+    that prints must not corrupt `-f json` or `-f csv`)."""
+    return contextlib.redirect_stdout(sys.stderr)
 
 
 def parse_input_shape(text: str) -> list[int]:
@@ -127,15 +133,19 @@ def load_factory(spec: ModelSpec) -> Callable[[], Any]:
             loader_spec = importlib.util.spec_from_file_location(mod_name, path)
             module = importlib.util.module_from_spec(loader_spec)
             sys.modules[mod_name] = module
-            loader_spec.loader.exec_module(module)
+            with stdout_to_stderr():
+                loader_spec.loader.exec_module(module)
         else:
-            module = importlib.import_module(source)
+            with stdout_to_stderr():
+                module = importlib.import_module(source)
     except ArchvizError:
         raise
-    except SystemExit as exc:
+    except (KeyboardInterrupt, SystemExit) as exc:
+        if isinstance(exc, KeyboardInterrupt):
+            raise
         raise ArchvizError(f"importing {source!r} called exit({exc.code!r})", 1) from None
-    except Exception as exc:  # user code: report the cause in one line
-        raise ArchvizError(f"cannot import {source!r}: {type(exc).__name__}: {exc}", 1) from exc
+    except BaseException as exc:  # user code raises anything: report the cause in one line
+        raise ArchvizError(f"cannot import {source!r}: {describe(exc)}", 1) from exc
     factory = getattr(module, spec.name, None)
     if factory is None or not callable(factory):
         raise ArchvizError(f"{source!r} has no callable {spec.name!r}", 2)
@@ -166,13 +176,14 @@ def _call(constructor: Callable[[], Any], spec: ModelSpec):
     import torch
 
     try:
-        model = constructor()
-    except ArchvizError:
+        with stdout_to_stderr():
+            model = constructor()
+    except (ArchvizError, KeyboardInterrupt):
         raise
     except SystemExit as exc:
         raise ArchvizError(f"building {spec.spec!r} called exit({exc.code!r})", 1) from None
-    except Exception as exc:
-        raise ArchvizError(f"building {spec.spec!r} failed: {type(exc).__name__}: {exc}", 1) from exc
+    except BaseException as exc:  # user code raises anything
+        raise ArchvizError(f"building {spec.spec!r} failed: {describe(exc)}", 1) from exc
     if not isinstance(model, torch.nn.Module):
         raise ArchvizError(f"{spec.spec!r} returned {type(model).__name__}, not a torch.nn.Module", 1)
     return model
@@ -241,9 +252,11 @@ def _meta_build(constructor: Callable[[], Any]):
     import torch
 
     try:
-        with torch.device("meta"), skip_init():
+        with torch.device("meta"), skip_init(), stdout_to_stderr():
             model = constructor()
-    except (Exception, SystemExit):  # a normal build follows and reports the cause
+    except KeyboardInterrupt:
+        raise
+    except BaseException:  # a normal build follows and reports the cause
         return None
     return model if isinstance(model, torch.nn.Module) else None
 

@@ -14,7 +14,7 @@ import warnings
 import typer
 from typer.core import TyperCommand, TyperGroup
 
-from .errors import ArchvizError
+from .errors import ArchvizError, describe
 
 # torch warns that jit tracing is deprecated; the counting backend seam is where that is handled.
 warnings.filterwarnings("ignore", category=FutureWarning)
@@ -137,14 +137,15 @@ def friendly(fn: Callable) -> Callable:
         except ArchvizError as exc:
             if os.environ.get("ARCHVIZ_DEBUG"):
                 raise
-            fail(str(exc), exc.exit_code)
+            fail(describe(exc, with_type=False), exc.exit_code)
         except KeyboardInterrupt:
             fail("interrupted", 130)
-        except Exception as exc:  # a bug or an environment problem: still one line
+        except SystemExit:
+            raise  # a deliberate exit (rich on a broken pipe); user code's exits are caught earlier
+        except BaseException as exc:  # a bug or an environment problem: still one line
             if os.environ.get("ARCHVIZ_DEBUG"):
                 raise
-            first = (str(exc).strip().splitlines() or [""])[0]
-            fail(f"{type(exc).__name__}: {first} (set ARCHVIZ_DEBUG=1 for the traceback)", 1)
+            fail(f"{describe(exc)} (set ARCHVIZ_DEBUG=1 for the traceback)", 1)
     return wrapper
 
 

@@ -42,6 +42,26 @@ def exits_in_forward():
 
 def tiny():
     return nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU())
+
+class Odd(BaseException):
+    pass
+
+class Unprintable(Exception):
+    def __str__(self):
+        raise ValueError("str broke")
+
+def odd_base():
+    raise Odd("odd")
+
+def generator_exit():
+    raise GeneratorExit
+
+def unprintable():
+    raise Unprintable()
+
+def noisy():
+    print("chatter on stdout")
+    return tiny()
 '''
 
 
@@ -62,7 +82,8 @@ def one_error_line(r, code=None):
 @pytest.mark.parametrize("fn,words,code", [
     ("exits", "called exit(7)", 1), ("exits_zero", "called exit(None)", 1),
     ("interrupts", "interrupted", 130), ("multiline", "first line | second line | third", 1),
-    ("exits_in_forward", "called exit(5)", 1),
+    ("exits_in_forward", "called exit(5)", 1), ("odd_base", "Odd: odd", 1),
+    ("generator_exit", "GeneratorExit", 1), ("unprintable", "(its message could not be printed)", 1),
 ])
 def test_user_code_exits_and_interrupts_are_one_line(user_code, fn, words, code):
     r = run_cli("profile", f"{user_code}:{fn}", "--input", "1x3x16x16")
@@ -134,3 +155,9 @@ def test_depth_zero_is_the_model_row_only():
     r = run_cli("profile", "resnet18", "--depth", "0", "-f", "json")
     assert r.returncode == 0
     assert [row["name"] for row in json.loads(r.stdout)["layers"]] == ["(model)"]
+
+
+def test_user_prints_never_corrupt_machine_output(user_code):
+    r = run_cli("profile", f"{user_code}:noisy", "--input", "1x3x16x16", "-f", "json")
+    assert r.returncode == 0 and json.loads(r.stdout)["totals"]["params"] == 8 * 3 * 9 + 8
+    assert "chatter on stdout" in r.stderr  # the user's print is kept, on stderr

@@ -142,6 +142,8 @@ def test_allowed_hosts_rules():
     assert serve.allowed_hosts("192.168.1.5", ["Box.lan"]) == {"192.168.1.5", "box.lan"}
     assert serve.allowed_hosts("0.0.0.0") == {"localhost", "127.0.0.1"}
     assert serve.host_name("[::1]:8050") == "::1" and serve.host_name("Example.COM:80") == "example.com"
+    for malformed in ("localhost:evil", "[localhost]evil", "[127.0.0.1]:1", "localhost:", "a b", "x:1:2"):
+        assert serve.host_name(malformed) == "", malformed  # not a Host value: refused
 
 
 # ---- production server and concurrency -------------------------------------------------------
@@ -208,3 +210,51 @@ def test_one_key_is_traced_once_under_concurrent_misses(history_profiles, monkey
     for t in threads:
         t.join(timeout=300)
     assert len(calls) == 1
+
+
+def test_heavy_work_is_bounded_and_hits_still_served(history_profiles):
+    """With every heavy slot taken (traces, lessons, measurements in progress), new heavy requests
+    are told the server is busy at once, and stored profiles are still served."""
+    logic.load("resnet18")
+    held = [logic._heavy_slots.acquire(blocking=False) for _ in range(logic.HEAVY_SLOTS)]
+    try:
+        assert all(held)
+        busy = logic.lesson_results(96, 7, 24, 24, 3)  # values no earlier request cached
+        assert busy["errors"] == {} and "busy" in busy["error"]
+        assert "busy" in logic.explore("resnet18", 72)["error"]  # a miss
+        assert logic.explore("resnet18", None)["profile"].totals["params"] == 11_689_512  # a hit
+    finally:
+        for _ in held:
+            logic._heavy_slots.release()
+    assert "profile" in logic.explore("resnet18", 72)
+
+
+def test_on_demand_traces_are_bounded():
+    r = logic.explore("vgg16", 512)
+    assert "about 81 GMACs" in r["error"] and "archviz profile vgg16 --input 512" in r["error"]
+    assert "GMACs" in logic.compare(["vgg16", "vit_h_14"])["error"]
+
+
+def test_malformed_trigger_leaves_the_table_style_alone(server):
+    """A non-string changedPropIds makes Dash fail inside the highlight callback: nothing changes
+    (no message lands in an output that expects styles)."""
+    payload = callback_payload("..ex-table.style_data_conditional...ex-selected.children...ex-table.page_current..",
+                               {"ex-depth.clickData": {"points": [{"customdata": "conv1"}]}, "ex-rf.clickData": None})
+    payload["changedPropIds"] = ["nonexist.prop", 5, None]
+    payload["state"] = [{"id": "ex-table", "property": "data", "value": []}]
+    status, raw = post(server.url, json.dumps(payload).encode())
+    assert status in (200, 204, 400), raw[:300]
+    assert b"Internal error" not in raw and b"Traceback" not in raw
+
+
+def test_a_failing_callback_writes_its_message_only_into_a_message_slot():
+    from dash import no_update
+
+    from archviz.dashboard.app import guarded
+
+    def broken(*_):
+        raise AttributeError("boom")
+
+    assert guarded(3, message_slot=False)(broken)() == (no_update,) * 3
+    first, *rest = guarded(3)(broken)()
+    assert "Internal error (AttributeError)" in str(first) and rest == [no_update] * 2

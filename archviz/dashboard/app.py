@@ -199,9 +199,10 @@ def empty_figure(text: str = "Nothing to show: see the message above.") -> dict[
 EMPTY = empty_figure()
 
 
-def guarded(n_outputs: int) -> Callable[[Callable], Callable]:
+def guarded(n_outputs: int, message_slot: bool = True) -> Callable[[Callable], Callable]:
     """A callback that cannot answer 500: an unexpected failure becomes a message in the page's
-    first output (the others left as they are), logged on the server in one line."""
+    first output when that is a message slot (else nothing changes), logged on the server in one
+    line. Dash itself can fail inside a callback on a malformed request (ctx.triggered_id)."""
     from dash import no_update
 
     def wrap(fn: Callable) -> Callable:
@@ -212,6 +213,8 @@ def guarded(n_outputs: int) -> Callable[[Callable], Callable]:
             except Exception as exc:  # a bug, not bad input: bad input is validated in logic
                 logging.getLogger("archviz.dashboard").error("callback %s failed: %s: %s", fn.__name__,
                                                              type(exc).__name__, str(exc)[:200])
+                if not message_slot:
+                    return (no_update,) * n_outputs
                 return (message(f"Internal error ({type(exc).__name__}); the server log has the details."),
                         *[no_update] * (n_outputs - 1))
         return inner
@@ -281,7 +284,7 @@ def create_app(names: list[str] | None = None) -> Dash:
                   Output("ex-table", "page_current"),
                   Input("ex-depth", "clickData"), Input("ex-rf", "clickData"), Input("ex-channels", "clickData"),
                   Input("ex-roofline", "clickData"), State("ex-table", "data"))
-    @guarded(3)
+    @guarded(3, message_slot=False)
     def highlight(click_depth, click_rf, click_channels, click_roofline, rows):
         from dash import ctx
 
@@ -313,6 +316,8 @@ def create_app(names: list[str] | None = None) -> Dash:
         fields = [field_message(r["errors"], f) for f in logic.LESSON_FIELDS]
         if r["errors"]:
             return (message("Fix the marked field to recompute the lessons."), *fields, None, EMPTY)
+        if "error" in r:  # valid fields, but the server is busy
+            return (message(r["error"]), *fields, None, EMPTY)
         return (None, *fields, lesson_cards(r), logic.lesson_figure(r))
 
     @app.callback(Output("ls-fixed-message", "children"), Output("ls-first", "children"),

@@ -43,10 +43,55 @@ _key_locks = KeyLocks()
 _torch_lock = threading.Lock()
 
 
+# At most this many requests trace, measure or run lessons at once (holding or waiting for the
+# torch lock); others are told the server is busy at once, so the WSGI threads stay free for
+# requests that read the store (a warm Explorer request never queues behind a burst of lessons).
+HEAVY_SLOTS = 2
+_heavy_slots = threading.BoundedSemaphore(HEAVY_SLOTS)
+BUSY = ("The server is busy with other computations ({n} at a time); try again in a few seconds. "
+        "Stored profiles are still served.")
+
+
+@contextmanager
+def heavy(blocking: bool = False) -> Iterator[None]:
+    """One of the HEAVY_SLOTS, then the torch lock; without a free slot, ArchvizError at once
+    (background work passes blocking=True and waits its turn)."""
+    if not _heavy_slots.acquire(blocking=blocking):
+        raise ArchvizError(BUSY.format(n=HEAVY_SLOTS), 1)
+    try:
+        with _torch_lock:
+            yield
+    finally:
+        _heavy_slots.release()
+
+
+# The most a request may trace on demand (torchvision's published GMACs, scaled to the size): the
+# largest catalogue models take tens of seconds; the dashboard serves them once stored.
+TRACE_BUDGET_GMACS = 25.0
+
+
+def check_trace_budget(model: str, size: int | None) -> None:
+    """Refuse an on-demand trace estimated above TRACE_BUDGET_GMACS, saying how to store it."""
+    from ..catalog import published
+
+    pub = published(model) or {}
+    gmacs, crop = pub.get("gflops"), pub.get("crop_size") or 224
+    if not gmacs:
+        return
+    estimate = float(gmacs) * ((size or crop) / crop) ** 2
+    if estimate > TRACE_BUDGET_GMACS:
+        at = f" at {size} px" if size else ""
+        cmd = f"archviz profile {model}" + (f" --input {size}" if size else "")
+        raise ArchvizError(f"{model}{at} is about {estimate:.0f} GMACs, more than the dashboard traces on "
+                           f"demand ({TRACE_BUDGET_GMACS:.0f}); run '{cmd}' once and it is served from "
+                           "the store.", 2)
+
+
 @contextmanager
 def _miss_lock(key: Any) -> Iterator[None]:
-    """Held by a store miss: its key's lock, then the torch lock."""
-    with _key_locks.get(key), _torch_lock:
+    """Held by a store miss: the trace budget, its key's lock, then a heavy slot and the torch lock."""
+    check_trace_budget(*key)
+    with _key_locks.get(key), heavy():
         yield
 
 
@@ -228,7 +273,7 @@ def _measure_one(name: str) -> None:
     """Measure one history model with the default settings into the shared store (a hit is free)."""
     from ..service import get_measured_profile
 
-    with _torch_lock:
+    with heavy(blocking=True):
         get_measured_profile(name, store=shared_store())
 
 
@@ -288,8 +333,6 @@ LESSON_FIELDS = ("channels", "kernel", "width", "growth", "layers")
 def lesson_results(channels: Any, kernel: Any, width: Any, growth: Any, layers: Any) -> dict[str, Any]:
     """Each lesson computed on real torch.nn modules built from the inputs; `errors` names each
     bad field (the bottleneck width may not exceed the channels)."""
-    from .. import lessons
-
     raw = dict(zip(LESSON_FIELDS, (channels, kernel, width, growth, layers)))
     (c, k, w, g, n), errors = field_errors(
         *[(validate.whole, f, raw[f], validate.LESSON_BOUNDS[f]) for f in LESSON_FIELDS])
@@ -297,9 +340,20 @@ def lesson_results(channels: Any, kernel: Any, width: Any, growth: Any, layers: 
         errors["width"] = f"bottleneck width {w} is more than the {c} channels: use 1 to {c}"
     if errors:
         return {"errors": errors, "error": " ".join(errors.values())}
-    with _torch_lock:
+    try:
+        return {"errors": {}, **computed_lessons(c, k, w, g, n)}
+    except ArchvizError as exc:  # busy
+        return {"errors": {}, "error": str(exc)}
+
+
+@lru_cache(maxsize=64)
+def computed_lessons(c: int, k: int, w: int, g: int, n: int) -> dict[str, Any]:
+    """The field lessons for clean values, once per set of values (a repeat is free)."""
+    from .. import lessons
+
+    with heavy():
         out = lessons.field_lessons(c, k, w, g, n)
-    return {"errors": {}, **{name: lesson_view(l) for name, l in out.items()}}
+    return {name: lesson_view(l) for name, l in out.items()}
 
 
 def lesson_view(lesson: Any) -> dict[str, Any]:
@@ -316,7 +370,7 @@ def fixed_lessons() -> dict[str, Any]:
     Computed once per process under the torch lock (about 2 s on two cores), then from memory."""
     from .. import lessons
 
-    with _torch_lock:
+    with heavy(blocking=True):  # once per process
         first = lessons.large_first_kernel()
         flow = lessons.gradient_flow()
     return {"first_kernel": lesson_view(first), "gradient": lessons.gradient_dict(flow)}

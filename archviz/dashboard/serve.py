@@ -4,6 +4,7 @@ Host-header check, so a web page the user visits cannot reach the dashboard by D
 from __future__ import annotations
 
 import ipaddress
+import re
 import logging
 import sys
 from dataclasses import dataclass, field
@@ -48,12 +49,15 @@ def allowed_hosts(bound: str, extra: Iterable[str] = ()) -> frozenset[str]:
     return frozenset(names)
 
 
+_HOST = re.compile(r"^(?:\[(?P<v6>[0-9a-f.]*:[0-9a-f:.]*)\]|(?P<name>[a-z0-9.-]+))(?::(?P<port>\d{1,5}))?$")
+
+
 def host_name(header: str | None) -> str:
-    """'example.com:8050' -> 'example.com'; '[::1]:8050' -> '::1' (lower case, port dropped)."""
-    h = (header or "").strip().lower()
-    if h.startswith("["):
-        return h[1:h.find("]")] if "]" in h else h
-    return h.rsplit(":", 1)[0] if h.count(":") == 1 else h
+    """'example.com:8050' -> 'example.com'; '[::1]:8050' -> '::1' (lower case, port dropped).
+    Anything that is not a valid Host value (an empty port, text after the port, brackets around
+    a name) gives '' and is refused."""
+    m = _HOST.match((header or "").strip().lower())
+    return (m.group("v6") or m.group("name")) if m else ""
 
 
 def guard_hosts(server: Any, allowed: frozenset[str]) -> None:

@@ -8,7 +8,7 @@ from typing import Any, Callable, Iterator
 
 from ..catalog import ModelSpec, catalog_info, installed_versions, resolve
 from ..conventions import CONVENTIONS
-from ..errors import ArchvizError
+from ..errors import ArchvizError, describe
 from ..record import Profile
 from .assemble import Assembler
 from .graph import analyse
@@ -86,21 +86,22 @@ def trace_model(model: Any, input_shape: list[int], backend: CountingBackend | N
     """One trace of `model` on `inputs`, or on zeros of `input_shape` on the model's device."""
     import torch
 
-    from ..build import flush_denormals
+    from ..build import flush_denormals, stdout_to_stderr
 
     backend = backend or default_backend()
     args = inputs if inputs is not None else (torch.zeros(*input_shape, device=model_device(model)),)
-    with module_stack(model) as stack, torch.no_grad(), flush_denormals(), frozen(model):
+    with module_stack(model) as stack, torch.no_grad(), flush_denormals(), frozen(model), \
+            stdout_to_stderr():
         try:
             return backend.trace(model, args)
+        except KeyboardInterrupt:
+            raise
         except SystemExit as exc:  # user code called exit(): one line, never a silent exit
             raise ArchvizError(f"tracing {type(model).__name__} called exit({exc.code!r})", 1) from None
-        except Exception as exc:
+        except BaseException as exc:  # user code raises anything
             where = f" in module {stack[-1]!r}" if stack and stack[-1] else ""
-            first = (str(exc).strip().splitlines() or [""])[0]
             raise ArchvizError(f"tracing {type(model).__name__} with input "
-                               f"{'x'.join(map(str, input_shape))} failed{where}: "
-                               f"{type(exc).__name__}: {first}", 1) from exc
+                               f"{'x'.join(map(str, input_shape))} failed{where}: {describe(exc)}", 1) from exc
 
 
 def layout_notes(layout: str, input_shape: list[int], totals: dict[str, Any]) -> list[str]:
