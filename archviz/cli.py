@@ -360,10 +360,14 @@ def report(
     """A self-contained HTML report (opens from disk, no network)."""
     from .progress import stage_reporter
     from .render.report import write_report
-    from .service import get_measured_profile, get_profiles
+    from .service import get_measured_profile, get_profiles, normalise
 
     if output is not None and output.suffix.lower() not in (".html", ".htm"):
         fail(f"report output must end in .html, not {output.suffix or '(none)'!r}", 2)
+    seen = [normalise(m, None)[0] for m in models]
+    twice = sorted({m for m in seen if seen.count(m) > 1})
+    if twice:
+        fail(f"{', '.join(twice)} given twice: a comparison needs different models", 2)
     with stage_reporter(quiet) as report:
         if measure:
             profiles = [get_measured_profile(m, input, None, use_cache=not no_cache, progress=report,

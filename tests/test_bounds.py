@@ -161,3 +161,9 @@ def test_user_prints_never_corrupt_machine_output(user_code):
     r = run_cli("profile", f"{user_code}:noisy", "--input", "1x3x16x16", "-f", "json")
     assert r.returncode == 0 and json.loads(r.stdout)["totals"]["params"] == 8 * 3 * 9 + 8
     assert "chatter on stdout" in r.stderr  # the user's print is kept, on stderr
+
+
+def test_a_comparison_of_a_model_with_itself_is_refused(tmp_path):
+    r = run_cli("report", "vgg16", "VGG16", "-o", str(tmp_path / "x.html"))
+    assert "vgg16 given twice" in one_error_line(r, 2)
+    assert not (tmp_path / "x.html").exists()
