@@ -217,15 +217,15 @@ class Snapshot:
         return cls(versions, tuple(names), pub)
 
 
-def installed_versions(dists: tuple[str, ...]) -> dict[str, str]:
+def installed_versions(dists: tuple[str, ...], missing: str = "none") -> dict[str, str]:
     """Versions of installed distributions from package metadata, without importing them
-    ("none" for one that is absent)."""
+    (`missing` for one that is absent)."""
     out = {}
     for dist in dists:
         try:
             out[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
-            out[dist] = "none"
+            out[dist] = missing
     return out
 
 

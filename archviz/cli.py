@@ -86,16 +86,11 @@ app = OneLineTyper(add_completion=False, no_args_is_help=True, pretty_exceptions
 
 def versions_line() -> str:
     """'archviz 0.1.0 (torch …, torchvision …, fvcore …)' from package metadata: no torch import."""
-    from importlib.metadata import PackageNotFoundError, version
+    from .catalog import installed_versions
 
-    def of(name: str) -> str:
-        try:
-            return version(name)
-        except PackageNotFoundError:
-            return "not installed"
-
-    deps = ", ".join(f"{name} {of(name)}" for name in ("torch", "torchvision", "fvcore"))
-    return f"archviz {of('archviz')} ({deps})"
+    v = installed_versions(("archviz", "torch", "torchvision", "fvcore"), missing="not installed")
+    deps = ", ".join(f"{name} {v[name]}" for name in ("torch", "torchvision", "fvcore"))
+    return f"archviz {v['archviz']} ({deps})"
 
 
 def show_version(value: bool) -> None:
@@ -115,9 +110,10 @@ def root(
 
 def one_line(message: str) -> str:
     """A message as one terminal line: line breaks joined, control characters shown escaped."""
+    from .render.numbers import printable
+
     parts = [p.strip() for p in str(message).splitlines() if p.strip()]
-    text = " | ".join(parts) or "(no message)"
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return printable(" | ".join(parts) or "(no message)")
 
 
 def fail(message: str, code: int) -> None:

@@ -44,9 +44,9 @@ def catalogue_model(name: str) -> bool:
 
 
 def cacheable(model: str) -> bool:
-    """User factories are traced every time: their code can change under the same name. timm
-    models are kept (the store key holds timm's version)."""
-    return ":" not in model or is_timm_spec(model)
+    """Catalogue models are stored; user factories are traced every time: their code can change
+    under the same name (timm models are kept: the store key holds timm's version)."""
+    return catalogue_model(model)
 
 
 def get_profile(model: str, input_shape: Any = None, use_cache: bool = True,
@@ -115,15 +115,9 @@ def get_profiles(models: list[str], input_shape: Any = None, use_cache: bool = T
                  layout: str | None = None) -> list[Profile]:
     """Several profiles through one store; with more than one model, stages name the model."""
     several = len(models) > 1
-    if not use_cache:
-        return [get_profile(m, input_shape, use_cache=False, progress=_naming(progress, m, several),
+    with (_opened(None) if use_cache else nullcontext(None)) as store:
+        return [get_profile(m, input_shape, use_cache, store, progress=_naming(progress, m, several),
                             layout=layout) for m in models]
-    store = Store()
-    try:
-        return [get_profile(m, input_shape, True, store, progress=_naming(progress, m, several),
-                            layout=layout) for m in models]
-    finally:
-        store.close()
 
 
 def _naming(progress: Callable[[str], None] | None, model: str,

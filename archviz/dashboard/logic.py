@@ -4,6 +4,7 @@ Each returns data for the page: plotly figure dicts, table rows, message strings
 
 from __future__ import annotations
 
+import html
 import threading
 from contextlib import contextmanager
 from functools import lru_cache
@@ -186,7 +187,7 @@ def explore(model: Any, size: Any) -> dict[str, Any]:
     try:
         svg = svg_text(p)
     except ArchvizError as exc:
-        svg = f"<p>{html_escape(str(exc))}</p>"
+        svg = f"<p>{html.escape(str(exc))}</p>"
     return {"profile": p, "headline": headline(p), "svg": svg, "rows": table_rows(p), "errors": {},
             "depth_fig": charts.macs_params_along_depth([p]), "rf_fig": charts.receptive_field_along_depth([p]),
             "channels_fig": charts.channels_along_depth([p]), "share_fig": charts.share_by_type([p]),
@@ -278,12 +279,6 @@ def _measure_one(name: str) -> None:
 
 
 history_job = MeasureJob(list(HISTORY))
-
-
-def html_escape(text: str) -> str:
-    import html
-
-    return html.escape(text)
 
 
 def highlight_style(click: Any) -> tuple[list[dict[str, Any]], str | None]:

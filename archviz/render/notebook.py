@@ -5,10 +5,9 @@ of ours, and the output must look the same in Jupyter, VS Code and an exported H
 from __future__ import annotations
 
 import html
-from typing import Any
 
 from ..record import Profile
-from .numbers import grouped, pair, printable, shape
+from .numbers import layer_cell, printable, shape
 from .summary import headline
 
 TABLE_DEPTH = 2
@@ -28,24 +27,12 @@ def _cards(p: Profile) -> str:
                    f'<div style="font-size:11px;color:#57606a">{e(n)}</div></div>' for k, v, n in headline(p))
 
 
-def _value(col: str, v: Any, level: int) -> str:
-    if col in ("params", "macs"):
-        return grouped(v)
-    if col in ("receptive_field", "effective_stride"):
-        return pair(v)
-    if col == "output_shape":
-        return shape(v)
-    if col == "name":
-        return "\u00a0\u00a0" * max(level - 1, 0) + printable(v)
-    return "" if v is None else printable(v)
-
-
 def layer_table(p: Profile, depth: int = TABLE_DEPTH, max_rows: int = MAX_ROWS) -> str:
     rows = [r for r in p.layers if r["level"] <= depth]
     shown = rows[:max_rows]
     head = "".join(f'<th style="{_CELL};text-align:{a}">{t}</th>' for _, t, a in COLUMNS)
     body = "".join(
-        "<tr>" + "".join(f'<td style="{_CELL};text-align:{a}">{html.escape(_value(c, r[c], r["level"]))}</td>'
+        "<tr>" + "".join(f'<td style="{_CELL};text-align:{a}">{html.escape(layer_cell(c, r[c], r["level"]))}</td>'
                          for c, _, a in COLUMNS) + "</tr>" for r in shown)
     hidden = len(p.layers) - len(shown)
     note = (f'<div style="font-size:11px;color:#57606a">{hidden} more rows below level {depth}'

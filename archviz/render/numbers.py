@@ -54,3 +54,21 @@ def pair(v: Any) -> str:
 
 def shape(v: Any) -> str:
     return "-" if not v else "x".join(str(d) for d in v)
+
+
+COUNT_COLUMNS = ("params", "macs", "flops", "activations")
+
+
+def layer_cell(col: str, v: Any, level: int) -> str:
+    """A layer-table cell as the HTML faces (report, notebook) show it: counts with all their digits,
+    fields as '212' or '3x5', shapes as 1x3x224x224, names indented by their level; user text with
+    control characters shown escaped (HTML escaping is the template's job)."""
+    if col in COUNT_COLUMNS:
+        return grouped(v)
+    if col in ("receptive_field", "effective_stride"):
+        return pair(v)
+    if col == "output_shape":
+        return shape(v)
+    if col == "name":
+        return "\u00a0\u00a0" * max(level - 1, 0) + printable(v)
+    return "" if v is None else printable(v)

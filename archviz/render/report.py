@@ -13,7 +13,7 @@ from ..build import shape_text
 from ..record import Profile
 from . import PACKAGE, TEMPLATES, charts, css
 from .diagram import svg_text, write_atomic
-from .numbers import grouped, human, pair, printable, shape
+from .numbers import grouped, human, layer_cell, shape
 from .summary import field_brief, headline
 
 COLUMNS = [("name", "Layer", "str", True), ("type", "Type", "str", True), ("output_shape", "Output", "str", False),
@@ -32,17 +32,7 @@ def _sort_key(col: str, v: Any) -> Any:
 
 
 def _cell(col: str, v: Any, level: int) -> dict[str, Any]:
-    if col in ("params", "macs", "flops", "activations"):
-        text = grouped(v)
-    elif col in ("receptive_field", "effective_stride"):
-        text = pair(v)
-    elif col == "output_shape":
-        text = shape(v)
-    elif col == "name":
-        text = "\u00a0\u00a0" * max(level - 1, 0) + printable(v)
-    else:
-        text = "" if v is None else printable(v)  # jinja escapes HTML; controls shown escaped
-    return {"text": text, "sort": _sort_key(col, v)}
+    return {"text": layer_cell(col, v, level), "sort": _sort_key(col, v)}  # jinja escapes the text
 
 
 def _cards(p: Profile) -> list[dict[str, str]]:
