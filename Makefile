@@ -6,7 +6,7 @@ MODEL  ?= vgg16
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT    := graphviz chromium chromium-driver fonts-dejavu-core
 
-.PHONY: setup system profile report diagram dashboard test bench clean
+.PHONY: setup system profile report diagram dashboard test bench bench-peers clean
 
 setup: system $(STAMP)
 
@@ -44,6 +44,13 @@ bench: setup
 	$(PY) benchmarks/bench_load.py
 	$(PY) benchmarks/bench_start.py
 	$(PY) benchmarks/bench_measure.py alexnet resnet18 googlenet vgg11
+	$(PY) benchmarks/bench_atlas.py
+	$(PY) benchmarks/bench_sweep.py --subset
+
+# Peers for bench_profile.py (thop, ptflops, torchinfo): installed into .venv-bench only, which the
+# benchmark alone puts on sys.path; never archviz dependencies.
+bench-peers: setup
+	$(PY) -m pip install -q --no-deps --target .venv-bench -r benchmarks/requirements-peers.txt
 
 clean:
-	rm -rf $(VENV) reports artifacts .pytest_cache
+	rm -rf $(VENV) .venv-bench reports artifacts .pytest_cache

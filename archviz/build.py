@@ -264,18 +264,43 @@ def _meta_build(constructor: Callable[[], Any]):
 def build_model(spec: ModelSpec, input_shape: list[int]):
     """Build `spec` in eval mode without initialising weights (falls back to a normal build).
     An input whose trace would exceed the memory budget is refused before any storage is made."""
-    from .memory import check_input, check_model
+    constructor = _constructor(spec, input_shape)
+    return materialise(spec, input_shape, build_meta(constructor, input_shape), constructor)
+
+
+def constructor_of(spec: ModelSpec, input_shape: list[int]) -> Callable[[], Any]:
+    """The call that builds `spec` (a user's file is imported here, once)."""
+    return _constructor(spec, input_shape)
+
+
+def build_meta(constructor: Callable[[], Any], input_shape: list[int]):
+    """The model built on the meta device in eval mode, parameters frozen, no storage at all; None
+    when its constructor cannot build there. An input that alone exceeds the memory budget is
+    refused first."""
+    from .memory import check_input
 
     check_input(input_shape)
-    constructor = _constructor(spec, input_shape)
     model = _meta_build(constructor)
+    if model is None:
+        return None
+    model.requires_grad_(False)
+    return model.eval()
+
+
+def materialise(spec: ModelSpec, input_shape: list[int], model=None,
+                constructor: Callable[[], Any] | None = None):
+    """The model ready for a real trace: the meta-device `model` given storage once its weights
+    plus peak activations fit the memory budget, else (no meta model, or storage failed) built
+    normally."""
+    from .memory import check_model
+
     if model is not None:
-        check_model(model.eval(), input_shape)
+        check_model(model, input_shape)
         try:
             zero_storage(model)
         except Exception:
             model = None
     if model is None:
-        model = _call(constructor, spec)
+        model = _call(constructor or _constructor(spec, input_shape), spec)
     model.requires_grad_(False)
     return model.eval()

@@ -9,11 +9,13 @@ import difflib
 import importlib.util
 import json
 import os
+import re
+import zlib
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from .errors import ArchvizError
 
@@ -82,6 +84,101 @@ FAMILIES: dict[str, Family] = {
               "CVPR 2017", "1608.06993"),
         "Concatenation inside dense blocks; transitions (BN, 1x1 conv, 2x2 avg-pool) shrink channels",
         None, "#9467bd"),
+    # -- every other torchvision family (no ILSVRC entry; year = the arXiv paper's year) --------------
+    "Inception v3": Family(
+        "Inception v3", 2015,
+        Paper("Rethinking the Inception Architecture for Computer Vision",
+              "Szegedy, Vanhoucke, Ioffe, Shlens, Wojna", "CVPR 2016", "1512.00567"),
+        "Factorised convolutions: 5x5 as two 3x3, n x n as 1 x n then n x 1; label smoothing",
+        None, "#8c564b"),
+    "ResNeXt": Family(
+        "ResNeXt", 2016,
+        Paper("Aggregated Residual Transformations for Deep Neural Networks",
+              "Xie, Girshick, Dollár, Tu, He", "CVPR 2017", "1611.05431"),
+        "Cardinality: the bottleneck's 3x3 split into many parallel paths (grouped convolution)",
+        None, "#17becf"),
+    "Wide ResNet": Family(
+        "Wide ResNet", 2016,
+        Paper("Wide Residual Networks", "Zagoruyko, Komodakis", "BMVC 2016", "1605.07146"),
+        "Wider, shallower residual blocks: more channels per layer instead of more layers",
+        None, "#043e95"),
+    "SqueezeNet": Family(
+        "SqueezeNet", 2016,
+        Paper("SqueezeNet: AlexNet-level accuracy with 50x fewer parameters and <0.5MB model size",
+              "Iandola, Han, Moskewicz, Ashraf, Dally, Keutzer", "arXiv 2016", "1602.07360"),
+        "Fire modules: a 1x1 squeeze layer feeding parallel 1x1 and 3x3 expand layers",
+        None, "#b8a000"),
+    "ShuffleNet V2": Family(
+        "ShuffleNet V2", 2018,
+        Paper("ShuffleNet V2: Practical Guidelines for Efficient CNN Architecture Design",
+              "Ma, Zhang, Zheng, Sun", "ECCV 2018", "1807.11164"),
+        "Channel split and channel shuffle, designed by measured speed rather than FLOPs",
+        None, "#e377c2"),
+    "MobileNetV2": Family(
+        "MobileNetV2", 2018,
+        Paper("MobileNetV2: Inverted Residuals and Linear Bottlenecks",
+              "Sandler, Howard, Zhu, Zhmoginov, Chen", "CVPR 2018", "1801.04381"),
+        "Inverted residuals: 1x1 expand, 3x3 depthwise, linear 1x1 projection back to a thin block",
+        None, "#7cae00"),
+    "MnasNet": Family(
+        "MnasNet", 2018,
+        Paper("MnasNet: Platform-Aware Neural Architecture Search for Mobile",
+              "Tan, Chen, Pang, Vasudevan, Sandler, Howard, Le", "CVPR 2019", "1807.11626"),
+        "Architecture search with latency measured on a phone in the objective",
+        None, "#c91d73"),
+    "MobileNetV3": Family(
+        "MobileNetV3", 2019,
+        Paper("Searching for MobileNetV3", "Howard et al.", "ICCV 2019", "1905.02244"),
+        "Searched inverted residuals with squeeze-excitation and hard-swish activations",
+        None, "#18aa8d"),
+    "EfficientNet": Family(
+        "EfficientNet", 2019,
+        Paper("EfficientNet: Rethinking Model Scaling for Convolutional Neural Networks", "Tan, Le",
+              "ICML 2019", "1905.11946"),
+        "Compound scaling: depth, width and input resolution grown together from a searched B0",
+        None, "#d18361"),
+    "RegNet": Family(
+        "RegNet", 2020,
+        Paper("Designing Network Design Spaces", "Radosavovic, Kosaraju, Girshick, He, Dollár",
+              "CVPR 2020", "2003.13678"),
+        "Stage widths from a quantised linear rule, found by narrowing a design space (Y: with SE)",
+        None, "#77225d"),
+    "ViT": Family(
+        "ViT", 2020,
+        Paper("An Image is Worth 16x16 Words: Transformers for Image Recognition at Scale",
+              "Dosovitskiy et al.", "ICLR 2021", "2010.11929"),
+        "Image patches as tokens for a plain Transformer encoder: no convolutions past the patch embedding",
+        None, "#3b3bd6"),
+    "Swin": Family(
+        "Swin", 2021,
+        Paper("Swin Transformer: Hierarchical Vision Transformer using Shifted Windows",
+              "Liu, Lin, Cao, Hu, Wei, Zhang, Lin, Guo", "ICCV 2021", "2103.14030"),
+        "Attention inside local windows, shifted between layers; patch merging builds a hierarchy",
+        None, "#4d7722"),
+    "EfficientNetV2": Family(
+        "EfficientNetV2", 2021,
+        Paper("EfficientNetV2: Smaller Models and Faster Training", "Tan, Le", "ICML 2021",
+              "2104.00298"),
+        "Fused-MBConv in the early stages, training-aware search, progressive image sizes",
+        None, "#866f13"),
+    "Swin V2": Family(
+        "Swin V2", 2021,
+        Paper("Swin Transformer V2: Scaling Up Capacity and Resolution", "Liu et al.", "CVPR 2022",
+              "2111.09883"),
+        "Residual post-norm, scaled cosine attention and a log-spaced continuous position bias",
+        None, "#c322b6"),
+    "ConvNeXt": Family(
+        "ConvNeXt", 2022,
+        Paper("A ConvNet for the 2020s", "Liu, Mao, Wu, Feichtenhofer, Darrell, Xie", "CVPR 2022",
+              "2201.03545"),
+        "A ResNet modernised toward Swin: 7x7 depthwise convs, inverted bottlenecks, LayerNorm, GELU",
+        None, "#f4a300"),
+    "MaxViT": Family(
+        "MaxViT", 2022,
+        Paper("MaxViT: Multi-Axis Vision Transformer", "Tu, Talebi, Zhang, Yang, Milanfar, Bovik, Li",
+              "ECCV 2022", "2204.01697"),
+        "Multi-axis attention: local block attention plus dilated grid attention, after an MBConv",
+        None, "#b310f9"),
 }
 
 HISTORY: dict[str, HistoryModel] = {m.name: m for m in [
@@ -148,6 +245,65 @@ QUIRKS.update({
        for d in (20, 56)},
 })
 
+# -- every torchvision model's family and label ----------------------------------------------------
+# (name prefix, family), the first match wins: longer prefixes come before their shorter relatives.
+FAMILY_PREFIXES: tuple[tuple[str, str], ...] = (
+    ("alexnet", "AlexNet"), ("vgg", "VGG"), ("googlenet", "GoogLeNet"),
+    ("inception_v3", "Inception v3"), ("resnext", "ResNeXt"), ("wide_resnet", "Wide ResNet"),
+    ("resnet", "ResNet"), ("densenet", "DenseNet"), ("squeezenet", "SqueezeNet"),
+    ("shufflenet_v2", "ShuffleNet V2"), ("mobilenet_v2", "MobileNetV2"),
+    ("mobilenet_v3", "MobileNetV3"), ("mnasnet", "MnasNet"), ("efficientnet_v2", "EfficientNetV2"),
+    ("efficientnet", "EfficientNet"), ("regnet", "RegNet"), ("vit_", "ViT"), ("swin_v2", "Swin V2"),
+    ("swin_", "Swin"), ("convnext", "ConvNeXt"), ("maxvit", "MaxViT"),
+)
+
+
+def family_of(name: str) -> str | None:
+    """The family of a torchvision or paper model name (None for a name outside the catalogue's
+    families: a user's factory, a torchvision model newer than this table)."""
+    h = HISTORY.get(name) or PAPER_HISTORY.get(name)
+    if h:
+        return h.family
+    return next((fam for prefix, fam in FAMILY_PREFIXES if name.startswith(prefix)), None)
+
+
+# Labels as the papers write them, from the torchvision name's parts: (pattern, format).
+_LABELS: tuple[tuple[str, Callable[[re.Match], str]], ...] = (
+    (r"vgg(\d+)(_bn)?$", lambda m: f"VGG-{m[1]}" + (" (BN)" if m[2] else "")),
+    (r"resnet(\d+)$", lambda m: f"ResNet-{m[1]}"),
+    (r"resnext(\d+)_(\w+)$", lambda m: f"ResNeXt-{m[1]} {m[2]}"),
+    (r"wide_resnet(\d+)_(\d+)$", lambda m: f"Wide ResNet-{m[1]}-{m[2]}"),
+    (r"densenet(\d+)$", lambda m: f"DenseNet-{m[1]}"),
+    (r"squeezenet(\d)_(\d)$", lambda m: f"SqueezeNet {m[1]}.{m[2]}"),
+    (r"shufflenet_v2_x(\d)_(\d)$", lambda m: f"ShuffleNet V2 x{m[1]}.{m[2]}"),
+    (r"mobilenet_v2$", lambda m: "MobileNetV2"),
+    (r"mobilenet_v3_(\w+)$", lambda m: f"MobileNetV3-{m[1].capitalize()}"),
+    (r"mnasnet(\d)_(\d+)$", lambda m: f"MnasNet {m[1]}.{m[2]}"),
+    (r"efficientnet_v2_(\w)$", lambda m: f"EfficientNetV2-{m[1].upper()}"),
+    (r"efficientnet_(b\d)$", lambda m: f"EfficientNet-{m[1].upper()}"),
+    (r"regnet_([xy])_(\w+)$", lambda m: f"RegNet{m[1].upper()}-{m[2].replace('_', '.').upper()}"),
+    (r"vit_(\w)_(\d+)$", lambda m: f"ViT-{m[1].upper()}/{m[2]}"),
+    (r"swin_v2_(\w)$", lambda m: f"SwinV2-{m[1].upper()}"),
+    (r"swin_(\w)$", lambda m: f"Swin-{m[1].upper()}"),
+    (r"convnext_(\w+)$", lambda m: f"ConvNeXt-{m[1].capitalize()}"),
+    (r"maxvit_(\w)$", lambda m: f"MaxViT-{m[1].upper()}"),
+    (r"inception_v3$", lambda m: "Inception v3"),
+)
+
+
+def model_label(name: str) -> str:
+    """How people write a catalogue model's name (ResNeXt-50 32x4d, ViT-B/16); the name itself
+    where no rule applies."""
+    h = HISTORY.get(name) or PAPER_HISTORY.get(name)
+    if h:
+        return h.label
+    for pattern, fmt in _LABELS:
+        m = re.match(pattern, name)
+        if m:
+            return fmt(m)
+    return name
+
+
 # Builder keyword arguments that make torchvision build the inference model (no aux heads).
 BUILD_KWARGS: dict[str, dict[str, Any]] = {
     "googlenet": {"aux_logits": False, "init_weights": False},
@@ -182,7 +338,7 @@ class ModelSpec:
 # Listing names, checking a name and suggesting the closest ones must not cost a torch import (it
 # takes seconds). So the names and published figures are read from torchvision once per torch and
 # torchvision version and kept as a small JSON file beside the profile store; later runs read it.
-SNAPSHOT_FORMAT = 1  # bump when the snapshot's contents change
+SNAPSHOT_FORMAT = 2  # bump when the snapshot's contents change (2: V1 weights' figures beside the best)
 SNAPSHOT_FILE = "catalog-snapshot.json"
 KEYED_ON = ("torch", "torchvision")
 
@@ -190,15 +346,17 @@ KEYED_ON = ("torch", "torchvision")
 @dataclass(frozen=True)
 class Snapshot:
     """Every torchvision classification model name and its published figures, for one set of
-    library versions."""
+    library versions: `published` from the best weights (torchvision's DEFAULT), `v1` from the
+    IMAGENET1K_V1 weights where a model has other weights as its DEFAULT."""
 
     versions: dict[str, str]
     names: tuple[str, ...]
     published: dict[str, dict[str, Any]] = field(default_factory=dict)
+    v1: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_json(self) -> str:
         return json.dumps({"format": SNAPSHOT_FORMAT, "versions": self.versions,
-                           "names": list(self.names), "published": self.published})
+                           "names": list(self.names), "published": self.published, "v1": self.v1})
 
     @classmethod
     def from_json(cls, text: str, versions: dict[str, str]) -> "Snapshot | None":
@@ -210,11 +368,15 @@ class Snapshot:
         if not (isinstance(data, dict) and data.get("format") == SNAPSHOT_FORMAT
                 and data.get("versions") == versions):
             return None
-        names, pub = data.get("names"), data.get("published")
+        names, pub, v1 = data.get("names"), data.get("published"), data.get("v1")
         if not (isinstance(names, list) and names and all(isinstance(n, str) for n in names)
-                and isinstance(pub, dict) and all(isinstance(v, dict) for v in pub.values())):
+                and _figure_table(pub) and _figure_table(v1)):
             return None
-        return cls(versions, tuple(names), pub)
+        return cls(versions, tuple(names), pub, v1)
+
+
+def _figure_table(table: Any) -> bool:
+    return isinstance(table, dict) and all(isinstance(v, dict) for v in table.values())
 
 
 def installed_versions(dists: tuple[str, ...], missing: str = "none") -> dict[str, str]:
@@ -252,8 +414,10 @@ def build_snapshot(versions: dict[str, str]) -> Snapshot:
     from torchvision.models import list_models
 
     names = tuple(sorted(list_models(module=torchvision.models)))
-    figures = {name: _published_live(name) for name in names}
-    return Snapshot(versions, names, {n: f for n, f in figures.items() if f is not None})
+    best = {name: _published_live(name, "best") for name in names}
+    v1 = {name: _published_live(name, "v1") for name in names}
+    return Snapshot(versions, names, {n: f for n, f in best.items() if f is not None},
+                    {n: f for n, f in v1.items() if f is not None and f != best[n]})
 
 
 def load_snapshot(path: Path | None = None) -> Snapshot:
@@ -282,13 +446,17 @@ def _read_kept(path: Path | None, versions: dict[str, str]) -> Snapshot | None:
 
 
 def _keep(snap: Snapshot, path: Path | None) -> None:
+    _write_quietly(path, snap.to_json())
+
+
+def _write_quietly(path: Path | None, text: str) -> None:
     """Write atomically (a concurrent reader sees the old file or the new one); failures are quiet."""
     if path is None:
         return
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(snap.to_json(), encoding="utf-8")
+        tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, path)
     except OSError:
         try:
@@ -339,20 +507,55 @@ def resolve(spec: str) -> ModelSpec:
     raise ArchvizError(f"unknown model {spec!r}{hint}", 2)
 
 
-def published(name: str) -> dict[str, Any] | None:
-    """torchvision's published figures for a model (from the snapshot: no torch import when warm)."""
-    figures = snapshot().published.get(name)
+# Which torchvision weights a published figure comes from: "best" is torchvision's DEFAULT (its
+# recommended weights: ResNet-50's IMAGENET1K_V2, trained with the 2021 recipe); "v1" the original
+# IMAGENET1K_V1 release where a model has one, else DEFAULT (ViT-H/14, RegNetY-128GF: SWAG only).
+WEIGHT_CHOICES = ("best", "v1")
+
+
+def _check_choice(weights: str) -> str:
+    choice = weights.strip().lower()
+    if choice not in WEIGHT_CHOICES:
+        raise ArchvizError(f"unknown weights choice {weights!r}: expected one of "
+                           f"{', '.join(WEIGHT_CHOICES)}", 2)
+    return choice
+
+
+def published(name: str, weights: str = "best") -> dict[str, Any] | None:
+    """torchvision's published figures for a model from the chosen weights ("best" or "v1"; see
+    WEIGHT_CHOICES), with `weights` naming them (from the snapshot: no torch import when warm)."""
+    choice = _check_choice(weights)
+    snap = snapshot()
+    figures = (snap.v1.get(name) if choice == "v1" else None) or snap.published.get(name)
     return dict(figures) if figures is not None else None
 
 
-def _published_live(name: str) -> dict[str, Any] | None:
-    """Published figures from the model's default weights' meta (imports torchvision, no download)."""
+def weights_tag(figures: dict[str, Any] | None) -> str | None:
+    """The weights' short name ('IMAGENET1K_V2') from published figures' 'ResNet50_Weights.IMAGENET1K_V2'."""
+    full = (figures or {}).get("weights")
+    return str(full).rpartition(".")[2] if full else None
+
+
+def top1_text(figures: dict[str, Any] | None) -> str:
+    """Published top-1 with the weights it comes from, '80.858 (IMAGENET1K_V2)'; '-' without one."""
+    acc = (figures or {}).get("acc@1")
+    if acc is None:
+        return "-"
+    tag = weights_tag(figures)
+    return f"{acc} ({tag})" if tag else str(acc)
+
+
+def _published_live(name: str, choice: str = "best") -> dict[str, Any] | None:
+    """Published figures from the chosen weights' meta (imports torchvision, no download)."""
     from torchvision.models import get_model_weights
 
     try:
-        weights = get_model_weights(name).DEFAULT
+        enum = get_model_weights(name)
     except (ValueError, KeyError):
         return None
+    weights = enum.DEFAULT
+    if choice == "v1" and "IMAGENET1K_V1" in enum.__members__:
+        weights = enum.IMAGENET1K_V1
     meta = weights.meta
     metrics = meta.get("_metrics", {}).get("ImageNet-1K", {})
     return {
@@ -380,13 +583,17 @@ def history_info(name: str) -> dict[str, Any] | None:
 
 
 def catalog_info(spec: ModelSpec) -> dict[str, Any] | None:
+    """What the catalogue knows about a model, kept in its Profile: history (the lecture set),
+    published figures (best weights, named), quirks, family (every catalogue model: charts colour
+    by it) and, for timm, timm's config."""
     if spec.kind == "timm":
-        return {"history": None, "published": None, "quirk": None, "timm": timm_info(spec.name)}
+        return {"history": None, "published": None, "quirk": None, "timm": timm_info(spec.name),
+                "family": timm_family(spec.name)}
     if spec.kind not in ("torchvision", "paper"):
         return None
     return {"history": history_info(spec.name),
             "published": published(spec.name) if spec.kind == "torchvision" else None,
-            "quirk": QUIRKS.get(spec.name)}
+            "quirk": QUIRKS.get(spec.name), "family": family_of(spec.name)}
 
 
 def catalogue_names() -> list[str]:
@@ -394,9 +601,73 @@ def catalogue_names() -> list[str]:
     return [*torchvision_models(), *PAPER_HISTORY]
 
 
+# Muted hues for families outside the typed ones (timm's modules): set apart from the typed
+# families' saturated colours, picked by a stable hash so a family keeps its colour across runs.
+OTHER_COLOURS = ("#8c7b6b", "#6b8c7b", "#7b6b8c", "#8c6b7b", "#7b8c6b", "#6b7b8c",
+                 "#a08a5a", "#5a8aa0", "#a05a8a", "#5aa08a")
+UNKNOWN_COLOUR = "#7f7f7f"
+
+
 def family_colour(family: str | None) -> str:
+    """The family's colour: typed families their own, others a muted hue, no family grey."""
     fam = FAMILIES.get(family or "")
-    return fam.colour if fam else "#7f7f7f"
+    if fam:
+        return fam.colour
+    if not family:
+        return UNKNOWN_COLOUR
+    return OTHER_COLOURS[zlib.crc32(family.encode()) % len(OTHER_COLOURS)]
+
+
+# -- the Atlas: one record per model spec ----------------------------------------------------------
+_NEW_ARXIV = re.compile(r"(?:arxiv:)?(\d{2})(\d{2})\.(\d{4,5})(?:v\d+)?", re.IGNORECASE)
+
+
+def arxiv_year(arxiv: str | None) -> int | None:
+    """The year of a new-style arXiv id, from its YYMM ('1512.03385' -> 2015, '2010.11929' ->
+    2020). Old-style ids ('cs/0601001'), malformed ones and None give None: unplaced in time.
+    New-style ids began in April 2007 (0704.0001) with 4-digit numbers, 5 digits from 1501 on."""
+    m = _NEW_ARXIV.fullmatch((arxiv or "").strip())
+    if not m:
+        return None
+    yy, mm, digits = int(m[1]), int(m[2]), len(m[3])
+    if not 1 <= mm <= 12 or (yy, mm) < (7, 4) or digits != (5 if (yy, mm) >= (15, 1) else 4):
+        return None
+    return 2000 + yy
+
+
+def _meta(name: str, label: str, source: str, family: str | None = None, **known: Any) -> dict[str, Any]:
+    """An Atlas record: a typed family's paper, year, key idea and colour, then what `known` says."""
+    fam = FAMILIES.get(family or "")
+    out = {"name": name, "label": label, "family": family, "year": fam.year if fam else None,
+           "arxiv": fam.paper.arxiv if fam else None, "paper": fam.paper.title if fam else None,
+           "key_idea": fam.key_idea if fam else None, "acc1": None, "acc5": None, "weights": None,
+           "colour": family_colour(family), "history": name in HISTORY, "source": source,
+           "year_source": (f"family paper (arXiv {fam.paper.arxiv})" if fam.paper.arxiv else "family paper")
+           if fam else None}
+    out.update(known)
+    return out
+
+
+def atlas_meta(spec: str, weights: str = "best") -> dict[str, Any]:
+    """Everything the Atlas needs to place a model, for any model spec (a store key): name, label,
+    family, year (None: unplaced in time), arXiv id, paper title, key idea, published top-1/top-5
+    (None where nobody publishes one) and the weights they come from, family colour, whether it is
+    in the 2012-2016 lecture set, and the source. Torchvision and paper models read only typed
+    facts and the snapshot: no torch import when it is warm; timm specs read a table kept beside it
+    (timm_atlas_meta), importing timm only on a miss."""
+    spec = spec.strip()
+    if is_timm_spec(spec):
+        return timm_atlas_meta(spec[len(TIMM_PREFIX):].strip().lower())
+    if ":" in spec:  # a user's factory: nothing is known about it
+        return _meta(spec, spec.rpartition(":")[2] or spec, "module")
+    name = spec.lower()
+    if name in PAPER_HISTORY:  # archviz's own definitions: no published weights
+        return _meta(name, model_label(name), "paper", family_of(name))
+    if name not in torchvision_models():
+        return _meta(name, name, "module")
+    pub = published(name, weights) or {}
+    return _meta(name, model_label(name), "torchvision", family_of(name),
+                 acc1=pub.get("acc@1"), acc5=pub.get("acc@5"), weights=pub.get("weights"))
 
 
 # -- timm (optional: pip install 'archviz[timm]') --------------------------------------------------
@@ -482,6 +753,16 @@ def timm_kwargs(name: str, input_shape: list[int] | None) -> dict[str, Any]:
     return kwargs
 
 
+def _paper_of(cfg: dict[str, Any]) -> dict[str, Any] | None:
+    """A timm config's paper: title, ids as given, and the first arXiv id (None without one)."""
+    ids = cfg.get("paper_ids") or ""
+    ids = ids if isinstance(ids, str) else ",".join(map(str, ids))
+    arxiv = next((i.strip()[len("arxiv:"):] for i in ids.split(",")
+                  if i.strip().lower().startswith("arxiv:")), None)
+    return ({"title": cfg.get("paper_name"), "ids": ids or None, "arxiv": arxiv}
+            if ids or cfg.get("paper_name") else None)
+
+
 def timm_info(name: str) -> dict[str, Any]:
     """What timm's config says about the model: paper (title, arXiv id) when it has them, default
     input size, pretrained tag and the timm version. Tagless names take the first tag that names a
@@ -494,20 +775,110 @@ def timm_info(name: str) -> dict[str, Any]:
             if c.get("paper_ids") or c.get("paper_name"):
                 paper_cfg = c
                 break
-    ids = paper_cfg.get("paper_ids") or ""
-    ids = ids if isinstance(ids, str) else ",".join(map(str, ids))
-    arxiv = next((i.strip()[len("arxiv:"):] for i in ids.split(",")
-                  if i.strip().lower().startswith("arxiv:")), None)
-    paper = ({"title": paper_cfg.get("paper_name"), "ids": ids or None, "arxiv": arxiv}
-             if ids or paper_cfg.get("paper_name") else None)
     try:
         version = metadata.version("timm")
     except metadata.PackageNotFoundError:
         version = "none"
-    return {"name": name, "tag": cfg.get("tag"), "paper": paper,
+    return {"name": name, "tag": cfg.get("tag"), "paper": _paper_of(paper_cfg),
             "input_size": list(cfg["input_size"]) if cfg.get("input_size") else None,
             "license": cfg.get("license"), "version": version}
 
 
+# timm spellings of the typed families' names, tried before the torchvision prefixes on a timm
+# architecture name; other timm models take timm's module as their family ('xcit (timm)').
+TIMM_FAMILY_PREFIXES: tuple[tuple[str, str], ...] = (
+    ("tf_efficientnetv2", "EfficientNetV2"), ("efficientnetv2", "EfficientNetV2"),
+    ("tf_efficientnet_", "EfficientNet"), ("mobilenetv2", "MobileNetV2"),
+    ("tf_mobilenetv3", "MobileNetV3"), ("mobilenetv3", "MobileNetV3"), ("swinv2", "Swin V2"),
+)
+
+
+def timm_family(name: str) -> str:
+    """A timm model's family from its architecture name: a catalogue family where the name is
+    one of its spellings (resnet50, vit_base_patch16_224, swinv2_tiny_window8_256), else the timm
+    module that defines it, e.g. 'xcit (timm)'."""
+    timm = _timm()
+    arch = timm.models.get_arch_name(name)
+    for prefix, fam in TIMM_FAMILY_PREFIXES + FAMILY_PREFIXES:
+        if arch.startswith(prefix):
+            return fam
+    module = timm.models.model_entrypoint(arch).__module__.rpartition(".")[2]
+    return f"{module} (timm)"
+
+
+@lru_cache(maxsize=None)
+def _timm_meta(name: str) -> dict[str, Any]:
+    """The Atlas record of a timm model. Paper and year come from the pretrained config of the
+    weights the spec names (its tag, else timm's default tag) and its arXiv id; where that config
+    names none, the typed family's paper places it (year_source says which), else year None (timm_info's fallback to another tag's paper is not used: that paper is
+    about other weights, e.g. a dataset). timm's configs carry no accuracy and its results tables
+    are not part of the package, so acc1/acc5 are None."""
+    if not _timm().is_model(name):
+        return _meta(TIMM_PREFIX + name, name, "timm")
+    cfg = _timm_cfg(name)
+    paper = _paper_of(cfg) or {}
+    arxiv = re.sub(r"v\d+$", "", paper["arxiv"]) if paper.get("arxiv") else None
+    family = timm_family(name)
+    fam = FAMILIES.get(family)
+    weights = f"{cfg['architecture']}.{cfg['tag']}" if cfg.get("tag") else None
+    if arxiv is None and fam is not None:  # no paper in the config: the family's own paper places it
+        return _meta(TIMM_PREFIX + name, name, "timm", family, weights=weights)
+    typed = next((f.paper.title for f in FAMILIES.values() if arxiv and f.paper.arxiv == arxiv), None)
+    return _meta(TIMM_PREFIX + name, name, "timm", family, year=arxiv_year(arxiv), arxiv=arxiv,
+                 paper=paper.get("title") or typed, key_idea=fam.key_idea if fam else None,
+                 weights=weights, colour=family_colour(family),
+                 year_source=f"timm config (arXiv {arxiv})" if arxiv_year(arxiv) else None)
+
+
+
+# The timm records, kept beside the snapshot per timm version: the Atlas of a store full of timm
+# models then never imports timm (and torch) for its metadata. A miss fills the table for every
+# timm architecture at once (a fraction of a second once timm is imported) and writes it once.
+TIMM_ATLAS_FILE = "timm-atlas.json"
+TIMM_ATLAS_FORMAT = 2
+
+
+def timm_atlas_meta(name: str) -> dict[str, Any]:
+    """atlas_meta for `timm:NAME`, from the kept table; without timm installed, an unplaced record."""
+    path = snapshot_path()
+    table = _timm_table(path.with_name(TIMM_ATLAS_FILE) if path else None)
+    if name not in table:
+        try:
+            fresh = {} if table else {n: _timm_meta(n) for n in _timm().list_models()}
+            fresh[name] = _timm_meta(name)
+        except ArchvizError:  # timm is not installed: nothing to read the record from
+            return _meta(TIMM_PREFIX + name, name, "timm")
+        table.update(fresh)
+        _write_quietly(path.with_name(TIMM_ATLAS_FILE) if path else None,
+                       json.dumps({"format": TIMM_ATLAS_FORMAT, "versions": _timm_versions(),
+                                   "metas": table}))
+    return dict(table[name])
+
+
+def _timm_versions() -> dict[str, str]:
+    return installed_versions(("timm",))
+
+
+@lru_cache(maxsize=4)
+def _timm_table(path: Path | None) -> dict[str, dict[str, Any]]:
+    """This process's timm records for one home: the kept table when it is sound and was made with
+    the installed timm, else empty (to be filled)."""
+    from .store import path_problem
+
+    if path is None or path_problem(path):
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+        return {}
+    if not (isinstance(data, dict) and data.get("format") == TIMM_ATLAS_FORMAT
+            and data.get("versions") == _timm_versions() and _figure_table(data.get("metas"))):
+        return {}
+    return dict(data["metas"])
+
+
 __all__ = ["FAMILIES", "HISTORY", "PAPER_HISTORY", "catalogue_names", "ILSVRC_WINNERS", "ModelSpec", "Snapshot", "resolve", "published",
-           "history_info", "catalog_info", "torchvision_models", "snapshot", "load_snapshot"]
+           "history_info", "catalog_info", "torchvision_models", "snapshot", "load_snapshot",
+           "atlas_meta", "arxiv_year", "family_of", "model_label", "timm_family", "weights_tag", "top1_text",
+           "timm_atlas_meta",
+           "WEIGHT_CHOICES"]

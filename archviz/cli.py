@@ -174,6 +174,11 @@ class Source(str, Enum):
     all = "all"
 
 
+class Weights(str, Enum):
+    best = "best"
+    v1 = "v1"
+
+
 @app.command("list")
 @friendly
 def list_models(all_models: bool = typer.Option(False, "--all", help="Every model: torchvision's and the papers' nets archviz defines."),
@@ -182,7 +187,11 @@ def list_models(all_models: bool = typer.Option(False, "--all", help="Every mode
                                               help="torchvision (default), timm (names to profile as "
                                                    "timm:NAME; needs archviz[timm]) or all"),
                 pattern: Optional[str] = typer.Option(None, "--pattern", "-p", metavar="GLOB",
-                                                      help="Only names matching GLOB, e.g. 'convnext_*'")):
+                                                      help="Only names matching GLOB, e.g. 'convnext_*'"),
+                weights: Weights = typer.Option(Weights.best, "--weights", metavar="WEIGHTS",
+                                                help="Which torchvision weights Acc@1 comes from: best "
+                                                     "(torchvision's DEFAULT) or v1 (IMAGENET1K_V1 where "
+                                                     "it exists)")):
     """The catalogue: the 2012-2016 history set with published figures, or every torchvision model."""
     import fnmatch
 
@@ -194,7 +203,7 @@ def list_models(all_models: bool = typer.Option(False, "--all", help="Every mode
     with stage_reporter(quiet) as report:
         if source != Source.timm:
             report("reading the torchvision catalogue (first run only)")
-            names, rows = torchvision_models(), history_rows()
+            names, rows = torchvision_models(), history_rows(weights.value)
         if source != Source.torchvision:
             report("reading the timm catalogue")
             try:
@@ -212,7 +221,7 @@ def list_models(all_models: bool = typer.Option(False, "--all", help="Every mode
             if not pattern or fnmatch.fnmatchcase(name, pattern):
                 out.print(f"{name}  [dim](as published: {h.label})[/dim]")
     elif source != Source.timm:
-        out.print(history_table(rows, out.width))
+        out.print(history_table(rows, out.width, weights.value))
     for name in timm_names:
         out.print(f"timm:{name}", markup=False, highlight=False, emoji=False)
 
@@ -342,10 +351,12 @@ def diagram(
 @app.command()
 @friendly
 def report(
-    models: List[str] = typer.Argument(..., metavar="MODEL...",
-                                       help="One model for a report, several for a comparison"),
+    models: Optional[List[str]] = typer.Argument(None, metavar="MODEL...",
+                                                 help="One model for a report, several for a comparison"),
     output: Optional[Path] = typer.Option(None, "-o", "--output", metavar="FILE",
-                                          help="FILE.html (default reports/MODEL.html)"),
+                                          help="FILE.html (default reports/MODEL.html, reports/atlas.html)"),
+    atlas: bool = typer.Option(False, "--atlas", help="The Atlas of every model in the profile store "
+                               "(by year, accuracy vs MACs, a table) instead of a model's report"),
     input: Optional[str] = typer.Option(None, "--input", "-i", metavar="SHAPE", help=INPUT_HELP),
     layout: Optional[str] = typer.Option(None, "--layout", metavar="LAYOUT", help=LAYOUT_HELP),
     no_cache: bool = typer.Option(False, "--no-cache", help=NO_CACHE_HELP),
@@ -360,6 +371,16 @@ def report(
 
     if output is not None and output.suffix.lower() not in (".html", ".htm"):
         fail(f"report output must end in .html, not {output.suffix or '(none)'!r}", 2)
+    if atlas or not models:
+        if not atlas:
+            fail("give a MODEL (or --atlas for every model in the store)", 2)
+        if models or input or layout or measure or no_cache:
+            fail("--atlas reads every stored model: it takes no MODEL, --input, --layout, --measure or --no-cache", 2)
+        from .atlas import load_rows
+        from .render.atlas import write_atlas
+
+        print(write_atlas(load_rows(), output))
+        return
     seen = [normalise(m, None)[0] for m in models]
     twice = sorted({m for m in seen if seen.count(m) > 1})
     if twice:
@@ -400,6 +421,56 @@ def lessons(
         out.print(rich_lessons(data, out.width))
     else:
         sys.stdout.write(FORMATS[format.value](data))
+
+
+class ExecutorKind(str, Enum):
+    local = "local"
+    dask = "dask"
+
+
+@app.command()
+@friendly
+def sweep(
+    models: Optional[List[str]] = typer.Argument(None, metavar="MODELS...",
+                                                 help="Models to profile (as for 'archviz profile')"),
+    history: bool = typer.Option(False, "--history", help="Add the 2012-2016 history set"),
+    torchvision: bool = typer.Option(False, "--torchvision", help="Add every torchvision classifier"),
+    timm: Optional[str] = typer.Option(None, "--timm", metavar="PATTERN",
+                                       help="Add timm's models matching PATTERN (e.g. 'resnet*', "
+                                            "'*' for all), as timm:NAME"),
+    input: List[str] = typer.Option([], "--input", "-i", metavar="SHAPE",
+                                    help="Input shape (repeatable: every model at each); default: "
+                                         "each model's usual input"),
+    layout: Optional[str] = typer.Option(None, "--layout", metavar="LAYOUT", help=LAYOUT_HELP),
+    executor: ExecutorKind = typer.Option(ExecutorKind.local, "--executor", metavar="KIND",
+                                          help="local (worker processes here) or dask"),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", metavar="ADDRESS",
+                                            help="With --executor dask: a running scheduler, e.g. "
+                                                 "tcp://10.0.0.5:8786 (default: a LocalCluster)"),
+    workers: int = typer.Option(os.cpu_count() or 1, "--workers", "-w", min=1, max=512, metavar="N",
+                                help="Worker processes (local, or the LocalCluster's)"),
+    retries: int = typer.Option(1, "--retries", min=0, max=10, metavar="N",
+                                help="Tries again a model that timed out or whose worker died"),
+    timeout: float = typer.Option(300.0, "--timeout", min=0, metavar="S",
+                                  help="Seconds one profile may take before its worker is killed "
+                                       "(0: no limit)"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar on stderr (failures "
+                               "are still listed)"),
+):
+    """Profile many models into the store, on worker processes or a Dask cluster; skips what is
+    stored (resumable), lists failures with their reason, exits 1 when any failed."""
+    from .render.sweep import SweepDisplay, summary_table
+    from .sweep import check_names, make_executor, select_models
+    from .sweep import sweep as run_sweep
+
+    chosen = select_models(models or [], history, torchvision, timm)
+    check_names(chosen)
+    runner = make_executor(executor.value, workers, timeout or None, retries, scheduler)
+    with SweepDisplay(quiet) as display:
+        result = run_sweep(chosen, input or [None], layout, runner, watcher=display)
+    out = console()
+    out.print(summary_table(result, out.width))
+    raise typer.Exit(result.exit_code)
 
 
 @app.command()

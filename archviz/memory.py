@@ -1,10 +1,13 @@
 """The memory budget: an input whose trace would not fit is refused in one line, before anything big
 is allocated.
 
-Tracing runs the model for real on the CPU, so its cost is the parameters plus the peak of live
+A real trace runs the model on the CPU, so its cost is the parameters plus the peak of live
 activations. The peak is measured by running the model on the meta device (shapes only, no memory)
 under a dispatch mode that adds each new tensor's bytes when it is made and subtracts them when it
-is freed. On VGG-16 at 1024 px this gives 805 MB; the real trace's resident memory grew by 812 MB."""
+is freed. On VGG-16 at 1024 px this gives 805 MB; the real trace's resident memory grew by 812 MB.
+A model traced on the meta device (profiler.shapes_only) needs no such memory; its trace measures
+the same peak on the way, and the same budget applies, so a profile's limits do not depend on how it
+was traced."""
 
 from __future__ import annotations
 
@@ -56,13 +59,15 @@ def gb(n: float) -> str:
 
 @dataclass
 class PeakMeter:
-    """Live and peak bytes of the tensors an operator run creates (views share their base's bytes)."""
+    """Live and peak bytes of the tensors an operator run creates (views share their base's bytes;
+    0-dim tensors, a few bytes each, are left out: a traced run makes them for the sizes it reads,
+    so leaving them out makes a traced and a plain run measure the same)."""
 
     live: int = 0
     peak: int = 0
 
     def add(self, tensor: Any) -> None:
-        if tensor._is_view():
+        if tensor._is_view() or tensor.dim() == 0:
             return
         n = tensor.untyped_storage().nbytes()
         self.live += n
@@ -114,8 +119,12 @@ def check_model(model: Any, input_shape: list[int]) -> int | None:
     the estimate in bytes (None when the meta run was not possible: only the input was checked)."""
     check_input(input_shape)
     peak = meta_activation_peak(model, input_shape)
-    if peak is None:
-        return None
+    return None if peak is None else check_peak(model, input_shape, peak)
+
+
+def check_peak(model: Any, input_shape: list[int], peak: int) -> int:
+    """Refuse a model whose parameters plus `peak` bytes of live activations exceed the budget;
+    returns the estimate in bytes."""
     weights = sum(t.numel() * t.element_size() for t in (*model.parameters(), *model.buffers()))
     budget = budget_bytes()
     if peak + weights > budget:

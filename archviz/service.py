@@ -76,10 +76,15 @@ def get_profile(model: str, input_shape: Any = None, use_cache: bool = True,
             if hit is not None:
                 return hit
             prof = _profile(name, input_text, on_miss, progress)
-            explicit = make_key(name, input_key(prof.input_shape, prof.layout, catalogue_model(name)),
-                                versions)
-            st.put(sorted({key, explicit}), prof, shape_text(prof.input_shape))
+            put_profile(st, name, key, prof, versions)
             return prof
+
+
+def put_profile(store: Store, name: str, key: str, prof: Profile, versions: dict[str, str]) -> None:
+    """Store a fresh profile under the key it was asked by and under its explicit shape's key, so
+    `profile vgg16` and `profile vgg16 --input 1x3x224x224` both hit it."""
+    explicit = make_key(name, input_key(prof.input_shape, prof.layout, catalogue_model(name)), versions)
+    store.put(sorted({key, explicit}), prof, shape_text(prof.input_shape))
 
 
 def _profile(name: str, input_text: str, on_miss: Callable[[str], None] | None,

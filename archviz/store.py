@@ -217,6 +217,38 @@ def decode_profile(blob: Any) -> tuple[Profile | None, str | None]:
     return (None, why) if why else (Profile.from_dict(data), None)
 
 
+HEAD_BYTES = 4096  # of a compressed blob: holds the totals (they come before the layers)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """One stored row without its layers: what a listing of the whole store (the Atlas) needs."""
+
+    key: str
+    model: str
+    input: str
+    created: float
+    totals: dict[str, Any]
+
+
+def profile_head(head: bytes) -> dict[str, Any] | None:
+    """The totals of a stored profile from the first bytes of its blob, or None. Profile.to_json
+    writes model, input_shape and totals before the layers, so they sit in the first kilobytes."""
+    try:
+        text = zlib.decompressobj().decompress(head, 1 << 16).decode("utf-8", "ignore")
+    except (zlib.error, TypeError):
+        return None
+    marker = '"totals": '
+    start = text.find(marker)
+    if not text.startswith('{"model": ') or start < 0:
+        return None
+    try:
+        totals, _ = json.JSONDecoder().raw_decode(text, start + len(marker))
+    except ValueError:
+        return None
+    return totals if isinstance(totals, dict) else None
+
+
 @dataclass(frozen=True)
 class _Schema:
     """What a store file holds, read in one snapshot: another process may be creating it."""
@@ -516,6 +548,43 @@ class Store:
             except StoreFault as failure:
                 self._handle(failure.fault, "not read")
                 return []
+
+    def summaries(self) -> list["Summary"]:
+        """Every stored row as key, model, input, time and the profile's totals, read from the head
+        of each blob only (see profile_head): listing 1,500 profiles never decodes a layer table."""
+        with self._mutex:
+            conn = self._conn
+            if conn is None:
+                return []
+            try:
+                rows = self._call(lambda: conn.execute(
+                    "SELECT key, model, input, created, substr(data, 1, ?) FROM profiles "
+                    "ORDER BY created DESC", (HEAD_BYTES,)).fetchall())
+            except StoreFault as failure:
+                self._handle(failure.fault, "not read")
+                return []
+        out = []
+        for key, model, input_text, created, head in rows:
+            totals = profile_head(head)
+            if totals is None:  # a head too short for the totals (or a bad blob): the whole profile
+                full = self.get(key)
+                totals = full.totals if full is not None else None
+            if totals is not None:
+                out.append(Summary(key, model, input_text, created, totals))
+        return out
+
+    def keys(self) -> set[str]:
+        """Every stored key, in one query without decoding a profile: what a sweep checks to
+        resume (a 1,500-model sweep would otherwise decompress every stored profile)."""
+        with self._mutex:
+            conn = self._conn
+            if conn is None:
+                return set()
+            try:
+                return self._call(lambda: {k for (k,) in conn.execute("SELECT key FROM profiles")})
+            except StoreFault as failure:
+                self._handle(failure.fault, "not read")
+                return set()
 
     def close(self) -> None:
         with self._mutex:

@@ -50,7 +50,9 @@ def callback_payload(output: str, inputs: dict[str, object]) -> dict:
             "outputs": [{"id": o.rsplit(".", 1)[0], "property": o.rsplit(".", 1)[1]} for o in outs],
             "inputs": [{"id": k.rsplit(".", 1)[0], "property": k.rsplit(".", 1)[1], "value": v}
                        for k, v in inputs.items()],
-            "changedPropIds": [next(iter(inputs))], "state": []}
+            "changedPropIds": [next(iter(inputs))],
+            "state": [{"id": sid, "property": prop, "value": None if sid != "url" else ""}
+                      for sid, prop in URL_STATE.get(output, ())]}
 
 
 def post(url: str, body: bytes, headers: dict[str, str] | None = None, timeout: float = 60) -> tuple[int, bytes]:
@@ -71,7 +73,8 @@ def call(url: str, output: str, inputs: dict[str, object], timeout: float = 60) 
     return json.loads(body)["response"]
 
 
-HISTORY_OUTPUT = "..hist-message.children...hist-depth.figure...hist-ilsvrc.figure...hist-bubble.figure.."
+HISTORY_OUTPUT = ("..hist-message.children...hist-depth.figure...hist-ilsvrc.figure...hist-bubble.figure..."
+                  "hist-url.search..")
 
 
 def history_inputs(metric="macs", scale="log", variants=None) -> dict[str, object]:
@@ -83,14 +86,24 @@ def history_inputs(metric="macs", scale="log", variants=None) -> dict[str, objec
 
 EXPLORER_OUTPUT = ("..ex-message.children...ex-model-msg.children...ex-size-msg.children...ex-headline.children..."
                    "ex-diagram.srcDoc...ex-diagram.style...ex-depth.figure...ex-rf.figure...ex-channels.figure..."
-                   "ex-share.figure...ex-table.data...ex-roofline.figure..")
+                   "ex-share.figure...ex-table.data...ex-roofline.figure...ex-size-hint.children...ex-results.style..."
+                   "ex-placeholder.children...ex-url.search...ex-roofline.style..")
 HISTORY_MEASURED_OUTPUT = "..hist-measure-status.children...hist-measured.figure...hist-measure-poll.disabled.."
 COMPARE_OUTPUT = ("..cmp-message.children...cmp-table.data...cmp-table.columns...cmp-depth.figure...cmp-rf.figure..."
-                  "cmp-channels.figure...cmp-share.figure..")
+                  "cmp-channels.figure...cmp-share.figure...cmp-results.style...cmp-table-box.style..."
+                  "cmp-placeholder.children...cmp-url.search..")
+# The State their callbacks read: the address bar, and the link's raw values (used on a first draw only).
+URL_STATE = {HISTORY_OUTPUT: [("url", "search")], EXPLORER_OUTPUT: [("url", "search"), ("ex-url-state", "data")],
+             COMPARE_OUTPUT: [("url", "search"), ("cmp-url-state", "data")]}
 LESSON_FIELDS = ("channels", "kernel", "width", "growth", "layers")
 LESSONS_OUTPUT = ("..ls-message.children..." + "...".join(f"ls-{f}-msg.children" for f in LESSON_FIELDS)
-                  + "...ls-cards.children...ls-figure.figure..")
+                  + "...ls-cards.children...ls-figure.figure...ls-figure.style..")
 
 
 def lesson_inputs(*values: object) -> dict[str, object]:
     return {f"ls-{f}.value": v for f, v in zip(LESSON_FIELDS, values)}
+
+
+ATLAS_OUTPUT = ("..atlas-message.children...atlas-family-msg.children...atlas-search-msg.children..."
+                "atlas-metric-msg.children...atlas-shown.children...atlas-year.figure...atlas-accuracy.figure..")
+ATLAS_CLICK_OUTPUT = "..atlas-click.children...atlas-go.href.."

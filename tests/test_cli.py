@@ -79,7 +79,7 @@ def test_csv_markdown_and_table_formats():
 
 
 def test_list_shows_history_with_published_figures():
-    r = run_cli("list")
+    r = run_cli("list", env={"COLUMNS": "250"})  # room for every column, Params as whole digits
     assert r.returncode == 0
     assert "DenseNet-201" in r.stdout and "138,357,544" in r.stdout
 

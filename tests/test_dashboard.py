@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from archviz.dashboard import logic
-from browser import console_errors, make_driver
+from browser import console_errors, make_driver, wait_for
 from dash_client import HISTORY_OUTPUT, DashServer, call, history_inputs
 
 
@@ -35,7 +35,9 @@ def test_explore_and_bad_inputs(history_profiles):
     assert "error" in logic.explore("resnet18", 8)           # out of range
     assert "error" in logic.explore("resnt18", None)         # unknown name
     assert "closest" in logic.explore("resnt18", None)["error"]
-    assert "error" in logic.explore("vgg11", 16)             # too small for the model: trace fails
+    small = logic.explore("vgg11", 16)                       # too small for the model: said before tracing
+    assert small["errors"] == {"size": "vgg11 accepts 32 px and up: use 32 to 512"}
+    assert "RuntimeError" not in small["error"]
     assert "error" in logic.explore("resnet18", "abc")
 
 
@@ -96,15 +98,6 @@ def driver():
     d.quit()
 
 
-def wait_for(driver, script, timeout=60):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = driver.execute_script(script)
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for: {script}")
-
 
 PLOTS = "return document.querySelectorAll('.js-plotly-plot .main-svg').length"
 
@@ -136,9 +129,20 @@ def test_explorer_pick_model_and_bad_input(server, driver):
     size = driver.find_element("css selector", "#ex-size")
     size.send_keys("16")
     size.send_keys(Keys.ENTER)
-    text = wait_for(driver, "return document.querySelector('#ex-message .error')?.textContent")
-    assert "failed in module" in text
+    text = wait_for(driver, "return document.querySelector('#ex-size-msg .field-error')?.textContent")
+    assert text == "vgg11 accepts 32 px and up: use 32 to 512"  # named before any trace, no torch error
+    assert driver.find_element("css selector", "#ex-size-hint").text == "vgg11 accepts 32 to 512 px here"
+    assert "Fix the marked field" in driver.find_element("css selector", "#ex-placeholder").text
+    assert not driver.find_element("css selector", "#ex-results").is_displayed()  # no blank diagram area
+    assert driver.execute_script("return document.querySelector('#ex-message').textContent") == ""
     assert urllib.request.urlopen(server.url + "/", timeout=10).status == 200  # still serving
+    size.send_keys(Keys.CONTROL, "a")
+    size.send_keys("64")
+    size.send_keys(Keys.ENTER)  # fixed: the message clears and the model is drawn at 64 px
+    wait_for(driver, "return document.querySelector('#ex-headline').textContent.includes('1x3x64x64')")
+    assert driver.execute_script("return document.querySelector('#ex-size-msg').textContent") == ""
+    assert driver.find_element("css selector", "#ex-results").is_displayed()
+    assert wait_for(driver, "return location.search") == "?model=vgg11&size=64"
 
 
 @pytest.mark.browser
@@ -147,9 +151,9 @@ def test_chart_click_highlights_table_row(server, driver):
 
     driver.get(server.url + "/explorer")
     wait_for(driver, "return document.querySelector('#ex-headline .card') !== null")
-    wait_for(driver, "return document.querySelectorAll('#ex-depth .scatterlayer .point').length > 5")
+    wait_for(driver, "return document.querySelectorAll('#ex-channels .scatterlayer .point').length > 5")
     for _attempt in range(5):  # plotly may still be laying out after the loading spinner goes
-        point = driver.find_elements("css selector", "#ex-depth .scatterlayer .point")[5]
+        point = driver.find_elements("css selector", "#ex-channels .scatterlayer .point")[5]
         driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", point)
         time.sleep(0.5)
         ActionChains(driver).move_to_element(point).pause(0.3).click().perform()  # through the drag layer

@@ -60,7 +60,53 @@ def test_vgg16_report_in_chromium(driver, history_profiles, tmp_path, artifacts)
         "return Array.from(document.querySelectorAll('#layers-0 tbody tr')).map(r => r.cells[1].textContent)"
         ".filter(t => t === 'Conv2d').length")
     assert top_conv == 13
+    driver.find_element("css selector", "button.tree-order").click()  # back to the module tree
+    assert first_names(driver, n=len(history_profiles["vgg16"].layers)) == [
+        r["name"] for r in history_profiles["vgg16"].layers]
+    assert not driver.execute_script("return document.querySelector('#layers-0 th.sorted-desc')")
+    # the contents bar stays on screen at the bottom of the page, and its links lead somewhere
+    driver.execute_script("window.scrollTo(0, document.body.scrollHeight)")
+    nav = driver.execute_script("const r = document.querySelector('nav.toc').getBoundingClientRect();"
+                                "return [r.top, r.height]")
+    assert nav[0] == 0 and 20 < nav[1] < 60
+    targets = driver.execute_script("return Array.from(document.querySelectorAll('nav.toc a'))"
+                                    ".map(a => !!document.querySelector(a.getAttribute('href')))")
+    assert targets and all(targets)
     driver.save_screenshot(str(artifacts / "report-vgg16.png"))
+
+
+def test_names_sort_in_natural_order_and_third_click_restores_the_tree(driver, history_profiles, tmp_path):
+    p = history_profiles["densenet121"]
+    path = write_report([p], tmp_path / "densenet121.html")
+    load(driver, path)
+    header = driver.find_elements("css selector", "#layers-0 th")[0]
+    header.click()  # ascending by name
+    names = first_names(driver, n=len(p.layers))
+    block3 = [n for n in names if n.startswith("features.denseblock3.denselayer") and n.count(".") == 2]
+    assert block3 == [f"features.denseblock3.denselayer{i}" for i in range(1, 25)]  # 9 before 10
+    header.click()
+    header.click()  # a third click: the module tree again
+    assert first_names(driver, n=len(p.layers)) == [r["name"] for r in p.layers]
+
+
+def test_layer_csv_download_is_a_data_uri_of_the_csv(history_profiles, tmp_path):
+    import base64
+    import csv
+    import html
+    import io
+    import re
+
+    from archviz.render.table import to_csv
+
+    p = history_profiles["resnet18"]
+    text = write_report([p], tmp_path / "r.html").read_text()
+    link = re.search(r'<a class="download" download="([^"]+)" href="data:text/csv;base64,([^"]+)"', text)
+    assert link and link.group(1) == "resnet18-layers.csv"
+    data = base64.b64decode(html.unescape(link.group(2))).decode()
+    assert data == to_csv(p, None)
+    rows = list(csv.DictReader(io.StringIO(data)))
+    assert len(rows) == len(p.layers) and rows[0]["name"] == "(model)"
+    assert rows[0]["params"] == "11689512"  # torchvision's published ResNet-18 count
 
 
 def test_comparison_report_in_chromium(driver, history_profiles, tmp_path, artifacts):
@@ -71,8 +117,43 @@ def test_comparison_report_in_chromium(driver, history_profiles, tmp_path, artif
     names = driver.execute_script("return Array.from(document.querySelectorAll('table.compare th')).map(t => t.textContent)")
     assert names[1:] == ["VGG-16", "ResNet-50", "DenseNet-121"]
     traces = driver.execute_script("return document.getElementById('chart-rf').data.length")
-    assert traces == 6  # receptive field + spatial size per model, overlaid
+    assert traces == 6  # receptive field (left panel) + feature-map height (right panel) per model
+    diagrams = driver.execute_script("return Array.from(document.querySelectorAll('.diagrams .diagram svg'))"
+                                     ".map(s => s.getBoundingClientRect().width)")
+    assert len(diagrams) == 3 and all(w > 200 for w in diagrams)  # side by side, scaled to fit
+    tops = driver.execute_script("return Array.from(document.querySelectorAll('.diagram-cell'))"
+                                 ".map(c => Math.round(c.getBoundingClientRect().top))")
+    assert len(set(tops)) == 1  # one row at 1400 px
+    # DenseNet's Block column is whole at 1400 px: no sideways scrolling to reach it
+    wrap = driver.execute_script("const w = document.querySelector('#layers-2').parentElement;"
+                                 "return [w.scrollWidth, w.clientWidth]")
+    assert wrap[0] <= wrap[1]
     driver.save_screenshot(str(artifacts / "report-compare.png"))
+
+
+def test_narrow_screen_shows_the_key_columns_without_scrolling(driver, history_profiles, tmp_path):
+    profiles = [history_profiles[m] for m in ("resnet50", "densenet201")]
+    path = write_report(profiles, tmp_path / "narrow.html")
+    driver.set_window_size(800, 1000)
+    try:
+        load(driver, path)
+        for table in ("layers-0", "layers-1"):
+            shown = driver.execute_script(
+                f"const w = document.getElementById('{table}').parentElement.getBoundingClientRect();"
+                f"return Array.from(document.querySelectorAll('#{table} th')).filter(h => h.offsetWidth > 0)"
+                ".map(h => [h.textContent, h.getBoundingClientRect().right <= w.right + 1])")
+            assert [t for t, _ in shown] == ["Layer", "Type", "Output", "Params", "MACs"]
+            assert all(fits for _, fits in shown)
+        driver.find_element("css selector", "label.all-columns input").click()  # the rest on demand
+        assert driver.execute_script("return document.querySelector('#layers-0 th.c-block').offsetWidth") > 0
+        cell = driver.execute_script(  # a long DenseNet name keeps its tail; the whole name on hover
+            "const td = Array.from(document.querySelectorAll('#layers-1 td.c-name'))"
+            ".find(t => t.title === 'features.denseblock4.denselayer32.conv2');"
+            "return [td.innerText.trim(), td.textContent.trim(),"
+            " getComputedStyle(td.querySelector('.cut'), '::before').content]")
+        assert cell == ["denselayer32.conv2", "features.denseblock4.denselayer32.conv2", '"…"']  # shown as …denselayer32.conv2
+    finally:
+        driver.set_window_size(1400, 1000)
 
 
 def test_hostile_module_name_is_text_not_script(driver, tmp_path):

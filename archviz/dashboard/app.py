@@ -6,23 +6,58 @@ import functools
 import logging
 from typing import Any, Callable
 
-from dash import Dash, Input, Output, State, dash_table, dcc, html
+from dash import Dash, Input, Output, State, dash_table, dcc, html, no_update
+from dash.dash_table.Format import Format, Group
 
 from ..catalog import HISTORY
 from ..render import assets_folder
-from . import logic
+from . import atlas, logic
 from ..lessons import DEFAULTS
-from .validate import EXPLORER_SIZE, LESSON_BOUNDS
+from .validate import LESSON_BOUNDS, query_values, url_list, url_number, url_search
 
-PAGES = [("/", "History"), ("/explorer", "Explorer"), ("/compare", "Compare"), ("/lessons", "Lessons")]
-GRAPH_CONFIG = {"displaylogo": False, "responsive": True}
+PAGES = [("/", "History"), ("/explorer", "Explorer"), ("/compare", "Compare"), ("/lessons", "Lessons"),
+         ("/atlas", "Atlas")]
+# The mode bar keeps only what a reader uses (save as PNG, zoom, pan, reset): a short bar in the top-right
+# corner, clear of the titles, which the charts put at the top left (charts._layout).
+GRAPH_CONFIG = {"displaylogo": False, "responsive": True,
+                "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d", "zoomIn2d", "zoomOut2d",
+                                           "toggleSpikelines", "hoverClosestCartesian", "hoverCompareCartesian",
+                                           "toggleHover", "resetViews", "hoverClosest3d", "orbitRotation",
+                                           "tableRotation", "resetCameraDefault3d", "resetCameraLastSave3d"]}
 GRAPH_STYLE = {"height": "440px"}  # a fixed box: graphs drawn while a loading overlay hides them keep their size
 CHANNELS_STYLE = {"height": "480px"}  # block labels above, the legend below
+ROOFLINE_STYLE = {"height": "560px"}
+NOT_MEASURED_STYLE = {"height": "200px"}  # the roofline's box while it only says how to measure
 PAGE_SIZE = 25
 DIAGRAM_STYLE = {"width": "100%", "height": "760px", "border": "0"}
 NO_DIAGRAM_STYLE = {**DIAGRAM_STYLE, "height": "60px"}
 NO_DIAGRAM = ('<p style="font: 14px DejaVu Sans, Arial, sans-serif; color: #6b7280">'
               "No diagram: see the message above.</p>")
+HIDDEN = {"display": "none"}
+SHOWN: dict[str, str] = {}
+TEXT_LEFT = ("name", "type", "output_shape", "block")  # text columns read left to right
+NAME_INDENT_PX, MAX_LEVEL = 16, 16
+# The module tree's nesting: each level's names pad further right (`level` is a data key, not a column).
+INDENT_STYLES = [{"if": {"filter_query": f"{{level}} = {n}", "column_id": "name"},
+                  "paddingLeft": f"{4 + NAME_INDENT_PX * (n - 1)}px"} for n in range(2, MAX_LEVEL + 1)]
+
+
+# Short titles, so the table fits a 1400 px page (the CSV export keeps the ids: the CLI's CSV names).
+COLUMN_TITLES = {"output_shape": "output", "receptive_field": "field (px)", "effective_stride": "stride"}
+
+
+def layer_columns() -> list[dict[str, Any]]:
+    """The layer table's columns: counts stay numbers, shown with thousands separators (as the
+    report shows them), so they sort as numbers and the CSV export has them raw."""
+    grouped = Format(group=Group.yes)
+    return [{"name": COLUMN_TITLES.get(c, c.replace("_", " ")), "id": c,
+             **({"type": "numeric", "format": grouped} if c in logic.NUMERIC_COLUMNS else {"type": "text"})}
+            for c in logic.TABLE_COLUMNS]
+
+
+def placeholder(text: str) -> html.Div:
+    """What an empty area says instead of blank space: what to do to fill it."""
+    return html.Div(text, className="placeholder", role="status")
 
 
 def nav(path: str) -> html.Div:
@@ -31,7 +66,8 @@ def nav(path: str) -> html.Div:
 
 
 def cards(items: list[tuple[str, str, str]], colour: str = "#1f6feb") -> html.Div:
-    return html.Div([html.Div([html.Div(k, className="k"), html.Div(v, className="v"), html.Div(n, className="n")],
+    return html.Div([html.Div([html.Div(k, className="k"), html.Div(v, className="v long" if len(v) > 9 else "v"),
+                               html.Div(n, className="n")],
                               className="card", style={"borderLeftColor": colour}) for k, v, n in items],
                     className="cards")
 
@@ -52,21 +88,26 @@ def field(label: str, control: Any, id_: str) -> html.Div:
     return html.Div([html.Label(label), control, html.Div(id=f"{id_}-msg")])
 
 
-def history_page() -> html.Div:
+def history_page(query: dict[str, str] | None = None) -> html.Div:
+    """The History page; `query` (from the URL: metric, scale, variants) sets the controls, and the
+    callback checks those values like clicked ones."""
+    q = query or {}
+    variants = url_list(q.get("variants"))
     return html.Main([
+        dcc.Location(id="hist-url", refresh=False),
         html.Section([
             html.H2("2012 → 2016: depth rose while parameters fell"),
             html.P("Every figure is computed by archviz on torchvision's model definitions; accuracy is "
                    "torchvision's published top-1 for its weights.", className="muted"),
             html.Div([
                 html.Div([html.Label("compute"), dcc.RadioItems(
-                    id="hist-metric", value="macs", inline=True,
+                    id="hist-metric", value=q.get("metric", "macs"), inline=True,
                     options=[{"label": " GMACs", "value": "macs"}, {"label": " GFLOPs (2×MACs)", "value": "flops"}])]),
                 html.Div([html.Label("axes"), dcc.RadioItems(
-                    id="hist-scale", value="log", inline=True,
+                    id="hist-scale", value=q.get("scale", "log"), inline=True,
                     options=[{"label": " log", "value": "log"}, {"label": " linear", "value": "linear"}])]),
                 html.Div([html.Label("variants"), dcc.Checklist(
-                    id="hist-variants", value=list(HISTORY), inline=True,
+                    id="hist-variants", value=list(HISTORY) if variants is None else variants, inline=True,
                     options=[{"label": f" {h.label}", "value": n} for n, h in HISTORY.items()])]),
             ], className="controls"),
             html.Div(id="hist-message"),
@@ -88,20 +129,46 @@ def history_page() -> html.Div:
         ])])
 
 
-def explorer_page(names: list[str]) -> html.Div:
+def explorer_page(names: list[str], query: dict[str, str] | None = None) -> html.Div:
+    """The Explorer; `query` (from the URL: model, size) fills the fields, checked like typed values."""
+    q = query or {}
+    size_field = html.Div([
+        html.Label("input size in pixels (empty = the model's default)", htmlFor="ex-size"),
+        html.Div([dcc.Input(id="ex-size", type="number", debounce=True, placeholder="default",
+                            value=url_number(q.get("size")), style={"width": "150px"}),
+                  html.Span(id="ex-size-hint", className="hint")], className="inline"),
+        html.Div(id="ex-size-msg")])
+    downloads = html.Div([
+        html.Label("download"),
+        html.Div([html.Button("Report (HTML)", id="ex-dl-report", n_clicks=0, className="download"),
+                  html.Button("Layers (CSV)", id="ex-dl-csv", n_clicks=0, className="download"),
+                  html.Button("Diagram (SVG)", id="ex-dl-svg", n_clicks=0, className="download")],
+                 className="inline"),
+        html.Div(id="ex-download-msg"), dcc.Download(id="ex-download")])
     return html.Main([
+        dcc.Location(id="ex-url", refresh=False),
+        # The link's raw values: the widgets drop what they cannot show (a name outside the options, text
+        # in a number box), so the first draw checks these instead and names what was wrong.
+        dcc.Store(id="ex-url-state", data={**({"model": q["model"]} if "model" in q else {}),
+                                           **({"size": url_number(q["size"])} if "size" in q else {})}),
         html.Section([
             html.H2("Explorer"),
             html.Div([
-                field("model", dcc.Dropdown(id="ex-model", options=names, value="resnet50",
-                                            searchable=True, clearable=False, style={"width": "320px"}), "ex-model"),
-                field(f"input size (pixels {EXPLORER_SIZE.low}-{EXPLORER_SIZE.high}, empty = model default)",
-                      dcc.Input(id="ex-size", type="number", debounce=True, placeholder="default",
-                                style={"width": "160px"}), "ex-size"),
+                field("model", dcc.Dropdown(id="ex-model", options=logic.linked_options(names, q.get("model")),
+                                            value=q.get("model", "resnet50"),
+                                            searchable=True, clearable=False, style={"width": "300px"}), "ex-model"),
+                size_field, downloads,
             ], className="controls"),
             dcc.Loading(id="ex-loading", type="circle", children=[
-                html.Div(id="ex-message"), html.Div(id="ex-headline")]),
+                html.Div(id="ex-message"), html.Div(id="ex-headline"), html.Div(id="ex-placeholder")]),
         ]),
+        html.Div(id="ex-results", children=explorer_results()),
+    ])
+
+
+def explorer_results() -> list[html.Section]:
+    """The Explorer's diagram, charts, speed and layer table (hidden together when there is no profile)."""
+    return [
         html.Section([html.H2("Block diagram"),
                       dcc.Loading(html.Iframe(id="ex-diagram", style=DIAGRAM_STYLE))]),
         html.Section([html.H2("Charts"), html.P("Click a point to highlight its layer in the table.", className="muted"),
@@ -112,29 +179,53 @@ def explorer_page(names: list[str]) -> html.Div:
         html.Section([html.H2("Measured speed"),
                       html.P("Roofline of the stored measurement (cpu, float32, the input's batch, torch's threads); "
                              "the Explorer never starts one. Click a point to highlight its layer.", className="muted"),
-                      dcc.Loading(dcc.Graph(id="ex-roofline", config=GRAPH_CONFIG, style={"height": "560px"}))]),
-        html.Section([html.H2("Layers"), html.Div(id="ex-selected", className="muted"),
+                      dcc.Loading(dcc.Graph(id="ex-roofline", config=GRAPH_CONFIG, style=ROOFLINE_STYLE))]),
+        html.Section([html.H2("Layers"),
+                      html.P("Names are indented by their depth in the module tree; counts have all their digits "
+                             "(MACs = multiply-adds, FLOPs = 2 × MACs). Export writes the rows shown as CSV, "
+                             "numbers unformatted.", className="muted"),
+                      html.Div(id="ex-selected", className="muted"),
                       dash_table.DataTable(
-                          id="ex-table", columns=[{"name": c.replace("_", " "), "id": c} for c in logic.TABLE_COLUMNS],
+                          id="ex-table", columns=layer_columns(),
                           sort_action="native", filter_action="native", page_size=PAGE_SIZE,
+                          export_format="csv", export_headers="ids",
                           style_table={"overflowX": "auto"},
-                          style_cell={"fontFamily": "DejaVu Sans, Arial", "fontSize": "12px", "padding": "4px"},
+                          style_cell={"fontFamily": "DejaVu Sans, Arial", "fontSize": "12px", "padding": "4px 8px"},
+                          style_cell_conditional=[{"if": {"column_id": c}, "textAlign": "left"} for c in TEXT_LEFT],
+                          style_header_conditional=[{"if": {"column_id": c}, "textAlign": "left"} for c in TEXT_LEFT],
+                          style_filter_conditional=[{"if": {"column_id": c}, "textAlign": "left"} for c in TEXT_LEFT],
+                          style_data_conditional=INDENT_STYLES,
                           style_header={"backgroundColor": "#eef2f8", "fontWeight": "600"})]),
-    ])
+    ]
 
 
-def compare_page(names: list[str]) -> html.Div:
+COMPARE_DEFAULT = ["vgg16", "googlenet", "resnet50", "densenet121"]
+
+
+def compare_page(names: list[str], query: dict[str, str] | None = None) -> html.Div:
+    """Compare; `query` (from the URL: models=a,b) picks the models, checked like picked ones."""
+    linked = url_list((query or {}).get("models"))
+    chosen = COMPARE_DEFAULT if linked is None else linked
     return html.Main([
-        html.Section([html.H2("Compare 2 to 4 models"),
-                      dcc.Dropdown(id="cmp-models", options=names, multi=True,
-                                   value=["vgg16", "googlenet", "resnet50", "densenet121"]),
-                      dcc.Loading([html.Div(id="cmp-message"),
-                                   dash_table.DataTable(id="cmp-table", style_cell={"fontSize": "13px"},
-                                                        style_header={"fontWeight": "600"})])]),
+        dcc.Location(id="cmp-url", refresh=False),
+        dcc.Store(id="cmp-url-state", data={} if linked is None else {"models": linked}),  # as ex-url-state
+        html.Section([html.H2(f"Compare 2 to {logic.MAX_COMPARE} models"),
+                      html.Label(f"models (two to {logic.MAX_COMPARE}; once {logic.MAX_COMPARE} are picked, remove "
+                                 "one to pick another)", htmlFor="cmp-models", className="field-label"),
+                      dcc.Dropdown(id="cmp-models", options=logic.compare_options(names, chosen), multi=True,
+                                   value=chosen),
+                      dcc.Loading([html.Div(id="cmp-message"), html.Div(id="cmp-placeholder"),
+                                   html.Div(dash_table.DataTable(
+                                       id="cmp-table", style_cell={"fontSize": "13px", "padding": "4px 10px",
+                                                                   "fontFamily": "DejaVu Sans, Arial"},
+                                       style_cell_conditional=[{"if": {"column_id": "model"}, "textAlign": "left"}],
+                                       style_header={"fontWeight": "600", "backgroundColor": "#eef2f8"},
+                                       style_table={"overflowX": "auto"}), id="cmp-table-box")])]),
         html.Section([dcc.Loading([dcc.Graph(id="cmp-depth", config=GRAPH_CONFIG, style=GRAPH_STYLE),
                                    dcc.Graph(id="cmp-rf", config=GRAPH_CONFIG, style=GRAPH_STYLE),
                                    dcc.Graph(id="cmp-channels", config=GRAPH_CONFIG, style=CHANNELS_STYLE),
-                                   dcc.Graph(id="cmp-share", config=GRAPH_CONFIG, style=GRAPH_STYLE)])]),
+                                   dcc.Graph(id="cmp-share", config=GRAPH_CONFIG, style=GRAPH_STYLE)])],
+                     id="cmp-results"),
     ])
 
 
@@ -188,12 +279,8 @@ def gradient_table(rows: list[dict[str, str]]) -> html.Table:
 
 
 def empty_figure(text: str = "Nothing to show: see the message above.") -> dict[str, Any]:
-    """A blank chart that says why it is blank (no bare axes)."""
-    return {"data": [], "layout": {"template": "plotly_white", "xaxis": {"visible": False},
-                                   "yaxis": {"visible": False}, "height": 160,
-                                   "annotations": [{"text": text, "showarrow": False, "font": {"size": 14,
-                                                    "color": "#6b7280"}, "xref": "paper", "yref": "paper",
-                                                    "x": 0.5, "y": 0.5}]}}
+    """A blank chart that says why it is blank and what to do (no bare axes)."""
+    return logic.placeholder_figure(text)
 
 
 EMPTY = empty_figure()
@@ -232,20 +319,30 @@ def create_app(names: list[str] | None = None) -> Dash:
                     className="top"),
         html.Div(id="nav"), html.Div(id="page")])
     pages = {"/": history_page, "/explorer": lambda: explorer_page(names),
-             "/compare": lambda: compare_page(names), "/lessons": lessons_page}
+             "/compare": lambda: compare_page(names), "/lessons": lessons_page, "/atlas": atlas.page}
+    # Pages whose state lives in the URL's query string (a link reproduces the view).
+    stateful = {"/": history_page, "/explorer": lambda q: explorer_page(names, q),
+                "/compare": lambda q: compare_page(names, q)}
 
-    @app.callback(Output("nav", "children"), Output("page", "children"), Input("url", "pathname"))
-    def route(path):
+    @app.callback(Output("nav", "children"), Output("page", "children"), Input("url", "pathname"),
+                  State("url", "search"))
+    def route(path, search):
         path = path if path in pages else "/"
+        if path in stateful:
+            return nav(path), stateful[path](query_values(search))
         return nav(path), pages[path]()
 
     @app.callback(Output("hist-message", "children"), Output("hist-depth", "figure"),
-                  Output("hist-ilsvrc", "figure"), Output("hist-bubble", "figure"),
-                  Input("hist-metric", "value"), Input("hist-scale", "value"), Input("hist-variants", "value"))
-    @guarded(4)
-    def history(metric, scale, variants):
+                  Output("hist-ilsvrc", "figure"), Output("hist-bubble", "figure"), Output("hist-url", "search"),
+                  Input("hist-metric", "value"), Input("hist-scale", "value"), Input("hist-variants", "value"),
+                  State("url", "search"))
+    @guarded(5)
+    def history(metric, scale, variants, search):
         figs = logic.history_figures(metric, scale, variants)
-        return message(" ".join(figs["errors"].values())), figs["depth"], figs["ilsvrc"], figs["bubble"]
+        everything = isinstance(variants, list) and sorted(map(str, variants)) == sorted(HISTORY)
+        url = url_search({"metric": metric, "scale": scale, "variants": None if everything else variants})
+        return (message(" ".join(figs["errors"].values())), figs["depth"], figs["ilsvrc"], figs["bubble"],
+                same_or(url, search))
 
     @app.callback(Output("hist-measure-status", "children"), Output("hist-measured", "figure"),
                   Output("hist-measure-poll", "disabled"),
@@ -267,18 +364,41 @@ def create_app(names: list[str] | None = None) -> Dash:
                   Output("ex-diagram", "srcDoc"), Output("ex-diagram", "style"),
                   Output("ex-depth", "figure"), Output("ex-rf", "figure"), Output("ex-channels", "figure"),
                   Output("ex-share", "figure"), Output("ex-table", "data"), Output("ex-roofline", "figure"),
-                  Input("ex-model", "value"), Input("ex-size", "value"))
-    @guarded(12)
-    def explorer(model, size):
+                  Output("ex-size-hint", "children"), Output("ex-results", "style"),
+                  Output("ex-placeholder", "children"), Output("ex-url", "search"), Output("ex-roofline", "style"),
+                  Input("ex-model", "value"), Input("ex-size", "value"), State("url", "search"),
+                  State("ex-url-state", "data"))
+    @guarded(17)
+    def explorer(model, size, search, linked):
+        model, size = first_draw(linked, model=model, size=size)
         r = logic.explore(model, size)
         errors = r["errors"]
         fields = (field_message(errors, "model"), field_message(errors, "size"))
+        state = (logic.size_hint(model), same_or(url_search({"model": model, "size": size}), search))
         if "profile" not in r:
+            todo = ("Fix the marked field above: the block diagram, charts and layer table appear here."
+                    if errors else "No profile to show: see the message above, then pick a model or size again.")
             return (None if errors else message(r["error"]), *fields, None, NO_DIAGRAM, NO_DIAGRAM_STYLE,
-                    EMPTY, EMPTY, EMPTY, EMPTY, [], EMPTY)
+                    EMPTY, EMPTY, EMPTY, EMPTY, [], EMPTY, state[0], HIDDEN, placeholder(todo), state[1],
+                    NOT_MEASURED_STYLE)
         colour = (r["history"] or {}).get("colour", "#1f6feb")
         return (None, *fields, cards(r["headline"], colour), r["svg"], DIAGRAM_STYLE, r["depth_fig"],
-                r["rf_fig"], r["channels_fig"], r["share_fig"], r["rows"], r["roofline_fig"])
+                r["rf_fig"], r["channels_fig"], r["share_fig"], r["rows"], r["roofline_fig"], state[0], SHOWN,
+                None, state[1], ROOFLINE_STYLE if r["measured"] else NOT_MEASURED_STYLE)
+
+    @app.callback(Output("ex-download-msg", "children"), Output("ex-download", "data"),
+                  Input("ex-dl-report", "n_clicks"), Input("ex-dl-csv", "n_clicks"), Input("ex-dl-svg", "n_clicks"),
+                  State("ex-model", "value"), State("ex-size", "value"), prevent_initial_call=True)
+    @guarded(2)
+    def download(_report, _csv, _svg, model, size):
+        """The Explorer's model as a file: the button pressed picks the kind."""
+        from dash import ctx
+
+        kind = {"ex-dl-report": "report", "ex-dl-csv": "csv", "ex-dl-svg": "svg"}.get(ctx.triggered_id)
+        r = logic.download(kind, model, size)
+        if "error" in r:
+            return field_message({"download": r["error"]}, "download"), no_update
+        return None, r
 
     @app.callback(Output("ex-table", "style_data_conditional"), Output("ex-selected", "children"),
                   Output("ex-table", "page_current"),
@@ -292,33 +412,45 @@ def create_app(names: list[str] | None = None) -> Dash:
                  "ex-roofline": click_roofline}.get(ctx.triggered_id, click_depth)
         style, name = logic.highlight_style(click)
         page = logic.page_of(rows, name, PAGE_SIZE)
-        return style, (f"Highlighted: {name}" if name else ""), page
+        return INDENT_STYLES + style, (f"Highlighted: {name}" if name else ""), page
 
     @app.callback(Output("cmp-message", "children"), Output("cmp-table", "data"), Output("cmp-table", "columns"),
                   Output("cmp-depth", "figure"), Output("cmp-rf", "figure"), Output("cmp-channels", "figure"),
-                  Output("cmp-share", "figure"), Input("cmp-models", "value"))
-    @guarded(7)
-    def compare(models):
+                  Output("cmp-share", "figure"), Output("cmp-results", "style"), Output("cmp-table-box", "style"),
+                  Output("cmp-placeholder", "children"), Output("cmp-url", "search"),
+                  Input("cmp-models", "value"), State("url", "search"), State("cmp-url-state", "data"))
+    @guarded(11)
+    def compare(models, search, linked):
+        (models,) = first_draw(linked, models=models)
         r = logic.compare(models)
+        url = same_or(url_search({"models": models if isinstance(models, list) else None}), search)
         if "error" in r:
-            return message(r["error"]), [], [], EMPTY, EMPTY, EMPTY, EMPTY
+            todo = placeholder("The comparison table and charts appear here once two to four models are picked.")
+            return (message(r["error"]), [], [], EMPTY, EMPTY, EMPTY, EMPTY, HIDDEN, HIDDEN, todo, url)
         cols = [{"name": k, "id": k} for k in r["rows"][0]]
-        return None, r["rows"], cols, r["depth_fig"], r["rf_fig"], r["channels_fig"], r["share_fig"]
+        return (None, r["rows"], cols, r["depth_fig"], r["rf_fig"], r["channels_fig"], r["share_fig"], SHOWN,
+                SHOWN, None, url)
+
+    @app.callback(Output("cmp-models", "options"), Input("cmp-models", "value"))
+    @guarded(1, message_slot=False)
+    def compare_options(models):
+        """Once four models are picked the others are disabled: a fifth cannot be added."""
+        return logic.compare_options(names, models)
 
     lesson_outputs = [Output(f"ls-{f}-msg", "children") for f in logic.LESSON_FIELDS]
 
     @app.callback(Output("ls-message", "children"), *lesson_outputs, Output("ls-cards", "children"),
-                  Output("ls-figure", "figure"),
+                  Output("ls-figure", "figure"), Output("ls-figure", "style"),
                   *[Input(f"ls-{f}", "value") for f in logic.LESSON_FIELDS])
-    @guarded(3 + len(lesson_outputs))
+    @guarded(4 + len(lesson_outputs))
     def lessons(channels, kernel, width, growth, layers):
         r = logic.lesson_results(channels, kernel, width, growth, layers)
         fields = [field_message(r["errors"], f) for f in logic.LESSON_FIELDS]
         if r["errors"]:
-            return (message("Fix the marked field to recompute the lessons."), *fields, None, EMPTY)
+            return (message(logic.lesson_fix_message(r["errors"])), *fields, None, EMPTY, HIDDEN)
         if "error" in r:  # valid fields, but the server is busy
-            return (message(r["error"]), *fields, None, EMPTY)
-        return (None, *fields, lesson_cards(r), logic.lesson_figure(r))
+            return (message(r["error"]), *fields, None, EMPTY, HIDDEN)
+        return (None, *fields, lesson_cards(r), logic.lesson_figure(r), GRAPH_STYLE)
 
     @app.callback(Output("ls-fixed-message", "children"), Output("ls-first", "children"),
                   Output("ls-grad-text", "children"), Output("ls-grad-cifar", "figure"),
@@ -332,7 +464,24 @@ def create_app(names: list[str] | None = None) -> Dash:
         return (None, lesson_card("first", r["first_kernel"]), text, logic.gradient_figure(g, "cifar"),
                 logic.gradient_figure(g, "stack"), gradient_table(logic.gradient_rows(g)))
 
+    atlas.register(app)
     return app
+
+
+def first_draw(linked: Any, **values: Any) -> tuple[Any, ...]:
+    """The widgets' values, or on a page's first draw the link's raw values (`linked`, a page's
+    url-state Store), which the callback then checks like typed ones."""
+    from dash import ctx
+
+    if ctx.triggered_id is None and isinstance(linked, dict):
+        return tuple(linked.get(k, v) for k, v in values.items())
+    return tuple(values.values())
+
+
+def same_or(url: str, search: Any) -> Any:
+    """`url` for a page's Location, or no_update when the address bar already says it (no extra
+    history entry on a page's first draw)."""
+    return no_update if url == (search or "") else url
 
 
 def warm_history(progress: Any = None) -> None:

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any, Iterator
 
-from ..catalog import HISTORY, history_info
+from ..catalog import HISTORY, history_info, top1_text
 from ..errors import ArchvizError
 from ..record import Profile
 from ..render import charts
@@ -160,15 +160,96 @@ def history_figures(metric: Any = "macs", scale: Any = "log", variants: Any = No
     chosen = list(HISTORY) if chosen is None else chosen
     profiles = history_profiles(chosen) if chosen else []
     log = scale == "log"
+    if not profiles:
+        none = placeholder_figure("No variant is ticked: tick one or more above to draw this chart.")
+        return {"depth": none, "ilsvrc": charts.ilsvrc_by_year(), "bubble": none, "errors": errors}
     return {"depth": charts.depth_params_by_year(profiles, log=log), "ilsvrc": charts.ilsvrc_by_year(),
             "bubble": charts.accuracy_vs_compute(profiles, metric=metric, log=log), "errors": errors}
 
 
 # ---- Explorer ------------------------------------------------------------------------------
+NUMERIC_COLUMNS = ("params", "macs", "flops", "activations", "depth")
+
+
 def table_rows(p: Profile) -> list[dict[str, Any]]:
-    """Layer rows for the DataTable: counts stay numbers (they sort), the rest as the CLI writes it."""
-    numeric = {"params", "macs", "flops", "activations", "depth"}
-    return [{c: r[c] if c in numeric else cell(c, r[c]) for c in TABLE_COLUMNS} for r in p.layers]
+    """Layer rows for the DataTable: counts stay numbers (they sort, and the CSV export has them
+    raw; the table formats them), the rest as the CLI writes it; `level` (not a column) is the
+    module-tree depth the name is indented by."""
+    return [{**{c: r[c] if c in NUMERIC_COLUMNS else cell(c, r[c]) for c in TABLE_COLUMNS},
+             "level": int(r.get("level") or 0)} for r in p.layers]
+
+
+# ---- the input sizes a model accepts ---------------------------------------------------------
+@contextmanager
+def _no_wait() -> Iterator[None]:
+    """A heavy slot and the torch lock if both are free at once, else ArchvizError (busy): a size
+    lookup never makes a request wait behind a trace."""
+    if not _heavy_slots.acquire(blocking=False):
+        raise ArchvizError(BUSY.format(n=HEAVY_SLOTS), 1)
+    try:
+        if not _torch_lock.acquire(blocking=False):
+            raise ArchvizError(BUSY.format(n=HEAVY_SLOTS), 1)
+        try:
+            yield
+        finally:
+            _torch_lock.release()
+    finally:
+        _heavy_slots.release()
+
+
+def size_limits(model: str) -> Any:
+    """The model's smallest input (min_size.MinSize), found once on the meta device and kept; None
+    while the server is busy (the lookup never waits) or for a name outside the catalogue."""
+    from .. import min_size
+
+    if model not in catalogue():
+        return None
+    try:
+        return min_size.min_input_size(model, lock=_no_wait())
+    except ArchvizError:
+        return None
+
+
+def size_hint(model: Any) -> str | None:
+    """What the size box accepts for this model, e.g. 'vgg16 accepts 32 to 512 px here'."""
+    if not isinstance(model, str) or model not in catalogue():
+        return None
+    found = size_limits(model)
+    low, high = validate.EXPLORER_SIZE.low, validate.EXPLORER_SIZE.high
+    if found is None:
+        return f"{low} to {high} px (this model's smallest input is found on first use)"
+    if found.pixels is None:
+        return f"{low} to {high} px; {found.describe()}"
+    if not found.every_size:
+        return f"{found.describe()}; the box takes {low} to {high} px"
+    floor = max(low, found.pixels)
+    why = (f" (it runs from {found.pixels} px; {low} is the dashboard's floor)" if found.pixels < low
+           else "")
+    return f"{model} accepts {floor} to {high} px here{why}"
+
+
+def check_model_size(model: str, size: int | None) -> None:
+    """BadField('size') when `model` cannot run at `size` px: below its smallest input, or a size
+    its layers refuse (checked with one meta-device forward)."""
+    from .. import min_size
+
+    if size is None:
+        return
+    found = size_limits(model)
+    if found is None or found.pixels is None:
+        return  # unknown (or busy): the trace says why it fails, if it does
+    if found.every_size and size < found.pixels:
+        raise BadField("size", f"{found.describe()}: use {max(found.pixels, validate.EXPLORER_SIZE.low)} "
+                               f"to {validate.EXPLORER_SIZE.high}")
+    if not found.every_size:
+        try:
+            with _no_wait():
+                runs = min_size.runs_at(model, size)
+        except ArchvizError:
+            return
+        if not runs:
+            raise BadField("size", f"{model} does not run at {size} px: its layers fix the input size "
+                                   f"or its steps (it runs at {found.pixels} px)")
 
 
 def explore(model: Any, size: Any) -> dict[str, Any]:
@@ -176,6 +257,8 @@ def explore(model: Any, size: Any) -> dict[str, Any]:
     names each bad field, `error` says why a valid request still failed."""
     (model, size), errors = field_errors((validate.model_name, "model", model, catalogue()),
                                          (validate.optional_whole, "size", size, validate.EXPLORER_SIZE))
+    if not errors:
+        _, errors = field_errors((check_model_size, model, size))
     if errors:
         return {"errors": errors, "error": " ".join(errors.values())}
     try:
@@ -188,10 +271,11 @@ def explore(model: Any, size: Any) -> dict[str, Any]:
         svg = svg_text(p)
     except ArchvizError as exc:
         svg = f"<p>{html.escape(str(exc))}</p>"
+    measured = measured_profile(model, size)
     return {"profile": p, "headline": headline(p), "svg": svg, "rows": table_rows(p), "errors": {},
             "depth_fig": charts.macs_params_along_depth([p]), "rf_fig": charts.receptive_field_along_depth([p]),
             "channels_fig": charts.channels_along_depth([p]), "share_fig": charts.share_by_type([p]),
-            "roofline_fig": charts.roofline([measured_profile(model, size) or p]),
+            "roofline_fig": charts.roofline([measured or p]), "measured": measured is not None,
             "history": history_info(p.model)}
 
 
@@ -300,7 +384,41 @@ def page_of(rows: Any, name: str | None, page_size: int) -> int:
 
 
 # ---- Compare -------------------------------------------------------------------------------
+def count_message(models: Any) -> str | None:
+    """What the Compare selection lacks or has too much of, in words (None when 2 to 4)."""
+    n = len(models) if isinstance(models, list) else 0
+    if n == 0:
+        return "Pick two to four models to compare."
+    if n == 1:
+        return f"Pick at least two models: add one to compare with {models[0]!s:.{validate.MAX_TEXT}}."
+    if n > MAX_COMPARE:
+        return f"At most {MAX_COMPARE} models can be compared: remove {n - MAX_COMPARE}."
+    return None
+
+
+def linked_options(names: list[str], values: Any) -> list[dict[str, Any]]:
+    """The catalogue as dropdown options, plus any value a link put in the widget that is not a
+    catalogue name (labelled so): a dropdown silently drops a value outside its options, and the
+    page must instead say what is wrong with it. Bounded: a few short strings at most."""
+    values = values if isinstance(values, list) else [values]
+    known = set(names)
+    extra = [v for v in values[:validate.MAX_LIST + 1]
+             if isinstance(v, str) and v and v not in known and len(v) <= validate.MAX_TEXT]
+    return ([{"label": n, "value": n} for n in names]
+            + [{"label": f"{v} (not in the catalogue)", "value": v} for v in dict.fromkeys(extra)])
+
+
+def compare_options(names: list[str], chosen: Any) -> list[dict[str, Any]]:
+    """The Compare dropdown's options: once MAX_COMPARE models are picked, the others are disabled,
+    so a fifth cannot be added (the page says why)."""
+    picked = set(chosen) if isinstance(chosen, list) and all(isinstance(c, str) for c in chosen) else set()
+    full = len(picked) >= MAX_COMPARE
+    return [{**o, "disabled": full and o["value"] not in picked} for o in linked_options(names, chosen)]
+
+
 def compare(models: Any) -> dict[str, Any]:
+    if isinstance(models, list) and (text := count_message(models)):
+        return {"error": text}
     try:
         models = validate.model_list("models", models, catalogue(), 2, MAX_COMPARE)
         profiles = [load(m) for m in models]
@@ -315,10 +433,44 @@ def compare(models: Any) -> dict[str, Any]:
                      "FLOPs": human(t["flops"]), "depth": t["depth"],
                      "receptive field": field_brief(t)[0], "stride": field_brief(t)[1],
                      "blocks": len(p.top_blocks()),
-                     "top-1": ((p.catalog or {}).get("published") or {}).get("acc@1", "-")})
+                     "top-1": top1_text((p.catalog or {}).get("published"))})
     return {"rows": rows, "depth_fig": charts.macs_params_along_depth(profiles),
             "rf_fig": charts.receptive_field_along_depth(profiles),
             "channels_fig": charts.channels_along_depth(profiles), "share_fig": charts.share_by_type(profiles)}
+
+
+# ---- downloads -----------------------------------------------------------------------------
+DOWNLOADS = ("report", "csv", "svg")
+
+
+def download(kind: Any, model: Any, size: Any) -> dict[str, Any]:
+    """The Explorer model's report HTML, layer CSV or diagram SVG as dcc.Download data
+    ({content, filename, type}), or {"error": ...}: the same checks as the Explorer, then the
+    stored profile through load (no other tracing path)."""
+    (kind, model, size), errors = field_errors(
+        (validate.choice, "download", kind, DOWNLOADS), (validate.model_name, "model", model, catalogue()),
+        (validate.optional_whole, "size", size, validate.EXPLORER_SIZE))
+    if not errors:
+        _, errors = field_errors((check_model_size, model, size))
+    if errors:
+        return {"error": " ".join(errors.values())}
+    try:
+        p = load(model, size)
+        stem = model + (f"-{size}px" if size else "")
+        if kind == "report":
+            from ..render.report import render_html
+
+            return {"content": render_html([p], command=f"archviz dashboard ({model})"),
+                    "filename": f"{stem}.html", "type": "text/html"}
+        if kind == "csv":
+            from ..render.table import to_csv
+
+            return {"content": to_csv(p, None), "filename": f"{stem}-layers.csv", "type": "text/csv"}
+        from ..render.diagram import svg_text
+
+        return {"content": svg_text(p), "filename": f"{stem}.svg", "type": "image/svg+xml"}
+    except ArchvizError as exc:
+        return {"error": str(exc)}
 
 
 # ---- Lessons -------------------------------------------------------------------------------
@@ -339,6 +491,14 @@ def lesson_results(channels: Any, kernel: Any, width: Any, growth: Any, layers: 
         return {"errors": {}, **computed_lessons(c, k, w, g, n)}
     except ArchvizError as exc:  # busy
         return {"errors": {}, "error": str(exc)}
+
+
+def lesson_fix_message(errors: dict[str, str]) -> str:
+    """The page's line over the marked fields: which ones to fix, by their labels."""
+    labels = [validate.LESSON_BOUNDS[f].label for f in LESSON_FIELDS if f in errors]
+    named = labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
+    where = "marked below it" if len(labels) == 1 else "each marked below its box"
+    return f"Fix {named} ({where}) to recompute the lessons; the tables and chart return then."
 
 
 @lru_cache(maxsize=64)
@@ -429,3 +589,10 @@ def lesson_figure(result: dict[str, Any]) -> dict[str, Any]:
                        "yaxis": {"autorange": "reversed", "automargin": True},
                        "xaxis": {"title": {"text": "parameters"}}}}
 
+
+
+def placeholder_figure(text: str) -> dict[str, Any]:
+    """charts.placeholder_figure filling its graph's box (no height of its own): no blank band."""
+    fig = charts.placeholder_figure(text)
+    fig["layout"].pop("height", None)
+    return fig

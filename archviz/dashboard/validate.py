@@ -138,3 +138,58 @@ def table_rows(rows: Any) -> list[dict[str, Any]]:
     if not isinstance(rows, list) or len(rows) > MAX_ROWS:
         return []
     return [r for r in rows if isinstance(r, dict)]
+
+
+# ---- page state in the URL -----------------------------------------------------------------
+MAX_QUERY = 2_000       # longest query string read from a URL
+MAX_LIST = 12           # most names read from one comma-separated URL value
+
+
+def query_values(search: Any) -> dict[str, str]:
+    """'?model=resnet50&size=224' -> {'model': 'resnet50', 'size': '224'}: the first value of each
+    key, each at most MAX_TEXT characters. Anything else (not text, too long) is no state at all;
+    the values are checked by the same checkers as typed ones before any use."""
+    from urllib.parse import parse_qs
+
+    if not isinstance(search, str) or len(search) > MAX_QUERY:
+        return {}
+    try:
+        parsed = parse_qs(search.lstrip("?"), keep_blank_values=True, max_num_fields=20)
+    except ValueError:  # more fields than max_num_fields
+        return {}
+    return {k[:MAX_TEXT]: v[0][:MAX_TEXT * MAX_LIST] for k, v in parsed.items() if v}
+
+
+def url_number(text: str | None) -> Any:
+    """A number field's URL text as the page's number box would send it: '224' -> 224, '4.5' -> 4.5;
+    other text is passed on as text (its checker names it), no text is None."""
+    if text is None or text == "":
+        return None
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return int(number) if number.is_integer() and abs(number) < 2**53 else number
+
+
+def url_list(text: str | None) -> list[str] | None:
+    """'a,b' -> ['a', 'b'] (at most MAX_LIST + 1 items, so a checker can still say "too many")."""
+    if text is None:
+        return None
+    return [part for part in text.split(",") if part][: MAX_LIST + 1]
+
+
+def url_search(params: dict[str, Any]) -> str:
+    """The query string for a page's state: plain values only, lists joined with commas (an empty
+    list kept: 'variants=' is none ticked, not the default), other empty values left out."""
+    from urllib.parse import urlencode
+
+    clean = {}
+    for key, value in params.items():
+        if isinstance(value, list):
+            clean[key] = ",".join(v for v in value if isinstance(v, str))[:MAX_TEXT * MAX_LIST]
+            continue
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)) or value == "":
+            continue
+        clean[key] = str(value)[:MAX_TEXT * MAX_LIST]
+    return "?" + urlencode(clean, safe=",") if clean else ""

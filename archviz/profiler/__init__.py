@@ -153,17 +153,19 @@ def profile_module(model: Any, input_shape: list[int], name: str = "model",
                    backend: CountingBackend | None = None,
                    inputs: tuple[Any, ...] | None = None,
                    progress: Callable[[str], None] | None = None,
-                   layout: str | None = None) -> Profile:
+                   layout: str | None = None, trace: Trace | None = None) -> Profile:
     """Profile an already built nn.Module, in the mode it is in (the API and the lessons call it
     with the module in eval mode); `inputs` are example tensors, else zeros of `input_shape`.
     `progress`, when given, is called with each stage's name ("tracing", "analysing"). `layout`
-    (NCHW, NCL, NLC, NC, ...) says which input dimensions are spatial; default from the rank."""
+    (NCHW, NCL, NLC, NC, ...) says which input dimensions are spatial; default from the rank.
+    `trace`: the model's trace already made (on the meta device, see shapes_only)."""
     from ..build import rank_layout
 
     layout = layout or rank_layout(len(input_shape))
     report = progress or _silent
-    report("tracing")
-    trace = trace_model(model, input_shape, backend, inputs)
+    if trace is None:
+        report("tracing")
+        trace = trace_model(model, input_shape, backend, inputs)
     report("analysing")
     ga = analyse(trace, layout)
     asm = Assembler(trace, ga)
@@ -193,14 +195,53 @@ def profile(model: str | ModelSpec, input_shape: list[int] | str | None = None,
 
     >>> p = profile("vgg16"); p.totals["params"], p.table.head()
     """
-    from ..build import build_model, default_input_shape, resolve_input
+    from ..build import default_input_shape, resolve_input
 
-    (progress or _silent)("building")
+    report = progress or _silent
+    report("building")
     spec = model if isinstance(model, ModelSpec) else resolve(model)
     info = catalog_info(spec)
     if input_shape is None:
         input_shape = default_input_shape(spec, (info or {}).get("published"))
     input_shape, layout = resolve_input(input_shape, layout, image=spec.kind != "factory")
-    module = build_model(spec, input_shape)
-    return profile_module(module, input_shape, spec.spec, info, backend, progress=progress,
-                          layout=layout)
+    with gc_paused():
+        module, trace = build_and_trace(spec, input_shape, backend, report)
+        return profile_module(module, input_shape, spec.spec, info, backend, progress=progress,
+                              layout=layout, trace=trace)
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection for the duration: building and tracing make many thousands of
+    objects (hooks, graph values, records) and so set off full collections over everything torch
+    holds (DenseNet-201: about half of a profile's time). Tensors are freed by reference counts
+    anyway; cycles are collected once collection resumes."""
+    import gc
+
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def build_and_trace(spec: ModelSpec, input_shape: list[int], backend: CountingBackend | None,
+                    report: Callable[[str], None]) -> tuple[Any, Trace | None]:
+    """The model, and its trace where it could be made on the meta device (no arithmetic, no
+    storage: shapes_only); else the model built for a real trace (memory budget checked, zeroed
+    storage) and None, as before."""
+    from ..build import build_meta, constructor_of, materialise
+    from ..memory import check_peak
+    from .shapes_only import followable, trace_shapes_only
+
+    constructor = constructor_of(spec, input_shape)
+    module = build_meta(constructor, input_shape)
+    if module is not None and followable(module):
+        report("tracing")
+        made = trace_shapes_only(module, input_shape, backend)
+        if made is not None:
+            check_peak(module, input_shape, made[1])
+            return module, made[0]
+    return materialise(spec, input_shape, module, constructor), None

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import threading
 import warnings
 from collections import Counter
 from typing import Any
@@ -117,6 +118,31 @@ def _scope_key(node: Any, keys: dict[str, str]) -> str:
     return keys.get(node.scopeName().rsplit("/", 1)[-1], "")
 
 
+_SCOPES: dict[Any, str] = {}  # module -> scope alias, for every trace in progress in this process
+_SCOPES_LOCK = threading.Lock()  # the dashboard traces in two threads at once
+
+
+def _scoped_trace_graph(model: Any, inputs: tuple[Any, ...], aliases: dict[Any, str]):
+    """fvcore's _get_scoped_trace_graph (a jit trace whose nodes are scoped by `aliases[module]`)
+    without its two Python hooks per module: the jit pushes and pops each module's scope itself
+    around its forward when the module is in torch.jit._trace._trace_module_map. That map is
+    global, so it holds the modules of every trace in progress (each model its own modules)."""
+    import torch.jit._trace as jit_trace
+
+    with _SCOPES_LOCK:
+        _SCOPES.update(aliases)
+        jit_trace._trace_module_map = _SCOPES
+    try:
+        graph, _ = jit_trace._get_trace_graph(model, inputs)
+    finally:
+        with _SCOPES_LOCK:
+            for mod in aliases:
+                _SCOPES.pop(mod, None)
+            if not _SCOPES and jit_trace._trace_module_map is _SCOPES:
+                jit_trace._trace_module_map = None
+    return graph
+
+
 class FvcoreBackend:
     """Counts with fvcore's handler tables on one `torch.jit` trace (fvcore 0.1.5)."""
 
@@ -132,9 +158,8 @@ class FvcoreBackend:
 
     def _graph(self, model: Any, inputs: tuple[Any, ...]):
         import torch
-        from fvcore.nn.jit_analysis import _get_scoped_trace_graph
 
-        # fvcore pushes aliases[module] as the jit scope name, and the jit joins nested scopes with
+        # The jit pushes aliases[module] as the jit scope name, and the jit joins nested scopes with
         # "/": give it ids that cannot contain "/" and map them back to the modules' keys.
         tree = module_tree(model)
         aliases = {mod: f"m{i}" for i, (mod, *_) in enumerate(tree)}
@@ -169,7 +194,7 @@ class FvcoreBackend:
                 warnings.simplefilter("ignore")
                 warnings.simplefilter("always", torch.jit.TracerWarning)
                 warnings.showwarning = keep
-                graph = _get_scoped_trace_graph(model, inputs, aliases)
+                graph = _scoped_trace_graph(model, inputs, aliases)
         finally:
             for h in handles:
                 h.remove()

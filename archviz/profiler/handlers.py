@@ -15,9 +15,11 @@ Handle = Callable[[list[Any], list[Any]], float]
 
 
 def shape_of(value: Any) -> list[int] | None:
-    """Shape of a jit Value when it is a complete tensor, else None."""
+    """Shape of a jit Value when it is a complete tensor, else None (other types are told apart by
+    their kind first: asking them for sizes raises, which costs more than the whole lookup)."""
     try:
-        sizes = value.type().sizes()
+        kind = value.type()
+        sizes = kind.sizes() if kind.kind() == "TensorType" else None
     except (AttributeError, RuntimeError):
         return None
     return list(sizes) if sizes is not None else None

@@ -1,23 +1,28 @@
 """Plotly figures as plain dicts, built from Profiles (no plotly import, no torch).
 
-The report embeds them with plotly.js; the dashboard hands them to dcc.Graph. One colour per family
-everywhere, from the catalogue."""
+The report embeds them with plotly.js; the dashboard hands them to dcc.Graph. One colour per model on
+a page (render/colours.py: the family's hue, shades within a family); text labels on points are placed
+by render/labels.py so they never collide."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from ..catalog import FAMILIES, ILSVRC_WINNERS, family_colour
+from ..catalog import FAMILIES, ILSVRC_WINNERS, family_colour, published, weights_tag
 from ..record import Profile
+from .colours import PALETTE, base_colour, page_colours
+from .labels import Frame, Label, Scale, label_annotations, log_ticks, tick_text
 
-PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
 WEIGHTED = {"Conv2d", "Linear", "Conv1d", "Conv3d"}
 LOG_TICKS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000]
+TOP = 78  # top margin: the modebar's row (about 30 px), then the title under it, then the plot
+TITLE = {"x": 0, "xref": "paper", "xanchor": "left", "y": 1, "yref": "container", "yanchor": "top",
+         "pad": {"t": 34}, "font": {"size": 15}}
 
 
 def colour_of(profile: Profile, i: int = 0) -> str:
-    hist = (profile.catalog or {}).get("history") if profile.catalog else None
-    return family_colour(hist["family"]) if hist else PALETTE[i % len(PALETTE)]
+    """A model's colour on its own (its family's hue); on a page of several, use page_colours."""
+    return base_colour(profile, i)
 
 
 def label_of(profile: Profile) -> str:
@@ -26,7 +31,9 @@ def label_of(profile: Profile) -> str:
 
 
 def _layout(title: str, **extra: Any) -> dict[str, Any]:
-    base = {"title": {"text": title, "font": {"size": 15}}, "margin": {"l": 70, "r": 70, "t": 50, "b": 50},
+    """The common layout: the title left-aligned under the modebar's row, so the modebar (top
+    right) never covers it."""
+    base = {"title": {**TITLE, "text": title}, "margin": {"l": 70, "r": 70, "t": TOP, "b": 50},
             "template": "plotly_white", "font": {"family": "DejaVu Sans, Arial, sans-serif", "size": 12},
             "legend": {"orientation": "h", "y": -0.2}, "hovermode": "closest"}
     base.update(extra)
@@ -34,6 +41,27 @@ def _layout(title: str, **extra: Any) -> dict[str, Any]:
         if axis in base:
             base[axis].setdefault("automargin", True)
     return base
+
+
+def _panel_titles(*titles: tuple[str, float]) -> list[dict[str, Any]]:
+    """Small titles above the panels of a two-panel figure (x: the panel's centre, paper units)."""
+    return [{"text": text, "x": x, "y": 1.0, "xref": "paper", "yref": "paper", "xanchor": "center",
+             "yanchor": "bottom", "showarrow": False, "font": {"size": 12, "color": "#374151"}}
+            for text, x in titles]
+
+
+def _log_axis(lo: float, hi: float, steps: tuple[int, ...] | None = None) -> dict[str, Any]:
+    """A log axis over [lo, hi] with ticks 1, 2, 5, 10, 20, 50... (no unlabelled minor digits);
+    1, 3, 10, 30... over more than 2.5 decades, powers of ten over more than 4."""
+    import math
+
+    span = math.log10(hi / lo)
+    steps = steps or ((1, 2, 5) if span <= 2.5 else (1, 3) if span <= 4 else (1,))
+    ticks = log_ticks(lo, hi, steps)
+    if len(ticks) < 2:  # a narrow range (one value): its ends, rounded
+        ticks = sorted({float(f"{lo * 1.3:.2g}"), float(f"{hi / 1.3:.2g}")})
+    return {"type": "log", "range": [math.log10(lo), math.log10(hi)], "tickvals": ticks,
+            "ticktext": [tick_text(t) for t in ticks]}
 
 
 def weighted_layers(profile: Profile) -> list[dict[str, Any]]:
@@ -50,77 +78,200 @@ def spatial_layers(profile: Profile) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: order[r["name"]])
 
 
+def _running_sum(items: list[tuple[int, float, str]]) -> dict[str, list[Any]]:
+    """(depth, amount, name) -> one point per depth: the running total up to that depth and the
+    layer that brought the most at that depth (a monotone curve, however the layers branch)."""
+    by_depth: dict[int, list[Any]] = {}
+    for depth, amount, name in items:
+        cur = by_depth.setdefault(depth, [0.0, name, -1.0])
+        cur[0] += amount
+        if amount > cur[2]:
+            cur[1], cur[2] = name, amount
+    xs, ys, names, total = [], [], [], 0.0
+    for depth in sorted(by_depth):
+        total += by_depth[depth][0]
+        xs.append(depth)
+        ys.append(total)
+        names.append(by_depth[depth][1])
+    return {"x": xs, "y": ys, "names": names}
+
+
+def cumulative_macs(profile: Profile) -> dict[str, list[Any]]:
+    """MACs of every traced operator (convolutions, pooling, additions...) summed up to each depth;
+    the last point is totals['macs']. An operator before the first weighted layer counts at depth 0."""
+    return _running_sum([(n.get("depth") or 0, n.get("macs") or 0, n["scope"]) for n in profile.graph])
+
+
+def cumulative_params(profile: Profile) -> dict[str, list[Any]]:
+    """Parameters summed up to each depth: every module's own parameters (so the last point is
+    totals['params']), at its row's depth, or the depth of the row before it when the row has none
+    (a fused attention's out_proj)."""
+    items, depth = [], 0
+    for r in profile.layers:
+        depth = r["depth"] if r.get("depth") is not None else depth
+        if r.get("own_params"):
+            items.append((depth, r["own_params"], r["name"]))
+    return _running_sum(items)
+
+
 def macs_params_along_depth(profiles: list[Profile]) -> dict[str, Any]:
+    """Cumulative MACs (left) and parameters (right) against depth, one line per model: where the
+    work and the weights sit along the network (VGG's weights arrive in the classifier at the end,
+    its MACs in the early convolutions). Readable with four 100+-layer models, where per-layer lines
+    zig-zag on top of each other."""
     data = []
-    many = len(profiles) > 1
-    for i, p in enumerate(profiles):
-        rows = weighted_layers(p)
-        x = list(range(1, len(rows) + 1))
-        names = [r["name"] for r in rows]
-        c = colour_of(p, i)
-        data.append({"type": "bar" if not many else "scatter", "mode": "lines", "x": x,
-                     "y": [r["macs"] for r in rows], "name": f"{label_of(p)} MACs", "customdata": names,
-                     "marker": {"color": c, "opacity": 0.45}, "line": {"color": c},
-                     "hovertemplate": "%{customdata}<br>MACs %{y:,}<extra>%{fullData.name}</extra>"})
-        data.append({"type": "scatter", "mode": "lines+markers", "x": x, "y": [r["params"] for r in rows],
-                     "name": f"{label_of(p)} params", "yaxis": "y2", "customdata": names,
-                     "line": {"color": "#222222" if not many else c, "dash": "dot", "width": 2},
-                     "marker": {"size": 5, "color": "#222222" if not many else c},
-                     "hovertemplate": "%{customdata}<br>params %{y:,}<extra>%{fullData.name}</extra>"})
-    return {"data": data, "layout": _layout(
-        "MACs and parameters per weighted layer, along depth",
-        xaxis={"title": {"text": "weighted layer (conv / linear), input to output"}},
-        yaxis={"title": {"text": "MACs"}, "type": "log", "tickformat": "~s", "dtick": "D2"},
-        yaxis2={"title": {"text": "parameters"}, "overlaying": "y", "side": "right", "type": "log",
-                "tickformat": "~s", "showgrid": False, "dtick": "D2"})}
+    colours = page_colours(profiles)
+    # the biggest model drawn first, so a smaller one whose curve it shares (DenseNet-121 inside
+    # DenseNet-201) stays visible on top; the legend keeps the page's order
+    order = sorted(range(len(profiles)), key=lambda i: -(profiles[i].totals or {}).get("depth", 0))
+    for rank, p, c in ((i, profiles[i], colours[i]) for i in order):
+        label = label_of(p)
+        for key, curve, axes in (("MACs", cumulative_macs(p), {}), ("params", cumulative_params(p),
+                                                                   {"xaxis": "x2", "yaxis": "y2"})):
+            total = curve["y"][-1] if curve["y"] else 0
+            data.append({"type": "scatter", "mode": "lines", "x": curve["x"], "y": curve["y"], "name": label,
+                         "legendgroup": p.model, "legendrank": 1000 + rank, "showlegend": key == "MACs",
+                         "customdata": curve["names"],
+                         "text": [f"{100 * y / total:.1f}%" if total else "" for y in curve["y"]],
+                         "line": {"color": c, "width": 2.2, "shape": "hv"}, **axes,
+                         "hovertemplate": f"depth %{{x}}: %{{y:,.4s}} {key} so far (%{{text}})<br>"
+                                          f"largest here: %{{customdata}}<extra>{label}</extra>"})
+    depth = {"title": {"text": "depth (weighted layers)"}, "rangemode": "tozero"}
+    layout = _layout(
+        "Cumulative MACs and parameters along depth",
+        xaxis={**depth, "domain": [0, 0.45]}, xaxis2={**depth, "domain": [0.55, 1], "anchor": "y2"},
+        yaxis={"tickformat": "~s", "rangemode": "tozero"},
+        yaxis2={"tickformat": "~s", "rangemode": "tozero", "anchor": "x2"},
+        annotations=_panel_titles(("MACs so far (multiply-adds)", 0.225), ("parameters so far", 0.775)),
+        legend={"orientation": "h", "yref": "container", "y": 0.01, "yanchor": "bottom"}, height=440)
+    layout["margin"] = {**layout["margin"], "t": TOP + 16, "b": 100, "r": 30}
+    return {"data": data, "layout": layout}
+
+
+def _rf_size(rf: Any) -> int | None:
+    return max(rf) if isinstance(rf, list) and rf else None
+
+
+def receptive_field_curve(profile: Profile) -> dict[str, Any]:
+    """The receptive field along the longest path: per depth the largest field reached so far
+    (a running maximum, so a residual branch never steps it back), the feature map's height at
+    each depth, and where the field became global (depth and operator), if it did."""
+    best: dict[int, tuple[int, str]] = {}
+    height: dict[int, tuple[int, str]] = {}
+    first_global: tuple[int, str] | None = None
+    for n in sorted(profile.graph, key=lambda n: n["i"]):
+        d = n.get("depth")
+        if d is None:
+            continue
+        size = _rf_size(n.get("receptive_field"))
+        if size is not None and (d not in best or size > best[d][0]):
+            best[d] = (size, n["scope"])
+        if n.get("receptive_field") == "global" and (first_global is None or d < first_global[0]):
+            first_global = (d, n["scope"] or n.get("op") or "?")
+        shape = n.get("shape")
+        if isinstance(shape, list) and len(shape) == 4 and size is not None:
+            if d not in height or shape[2] < height[d][0]:
+                height[d] = (shape[2], n["scope"])
+    xs, ys, names, top = [], [], [], 0
+    for d in sorted(best):
+        if best[d][0] > top:
+            top = best[d][0]
+            xs.append(d)
+            ys.append(top)
+            names.append(best[d][1])
+    return {"x": xs, "y": ys, "names": names, "global": first_global,
+            "hx": sorted(height), "hy": [height[d][0] for d in sorted(height)],
+            "hnames": [height[d][1] for d in sorted(height)]}
 
 
 def receptive_field_along_depth(profiles: list[Profile]) -> dict[str, Any]:
-    data = []
-    for i, p in enumerate(profiles):
-        rows = [r for r in spatial_layers(p) if isinstance(r["receptive_field"], list)]
-        c = colour_of(p, i)
-        names = [r["name"] for r in rows]
-        x = [r["depth"] for r in rows]
-        data.append({"type": "scatter", "mode": "lines+markers", "x": x,
-                     "y": [r["receptive_field"][0] for r in rows], "name": f"{label_of(p)} receptive field",
-                     "customdata": names, "line": {"color": c, "shape": "hv"}, "marker": {"size": 4},
-                     "hovertemplate": "%{customdata}<br>RF %{y} px<extra>%{fullData.name}</extra>"})
-        data.append({"type": "scatter", "mode": "lines", "x": x, "y": [r["output_shape"][2] for r in rows],
-                     "name": f"{label_of(p)} spatial size (H)", "customdata": names,
-                     "line": {"color": c, "dash": "dash", "shape": "hv"},
-                     "hovertemplate": "%{customdata}<br>H = %{y}<extra>%{fullData.name}</extra>"})
-    return {"data": data, "layout": _layout(
-        "Receptive field and feature-map size along depth",
-        xaxis={"title": {"text": "depth (weighted layers on the longest path)"}},
-        yaxis={"title": {"text": "pixels (solid: receptive field, dashed: feature map)"}, "type": "log",
-               "tickvals": LOG_TICKS, "ticktext": [str(v) for v in LOG_TICKS]})}
+    """Receptive field (left) and feature-map height (right) along depth, one line per model. The
+    field is the running maximum along depth; a model whose field is global almost at once (a vision
+    transformer after its patch embedding) gets a sentence instead of a lonely dot."""
+    data, notes, sizes, heights, depths = [], [], [], [], []
+    for p, c in zip(profiles, page_colours(profiles)):
+        label, cur = label_of(p), receptive_field_curve(p)
+        depths += cur["hx"]
+        glob = cur["global"]
+        if len(cur["x"]) >= 3:
+            data.append({"type": "scatter", "mode": "lines", "x": cur["x"], "y": cur["y"], "name": label,
+                         "legendgroup": p.model, "customdata": cur["names"], "line": {"color": c, "width": 2.2},
+                         "hovertemplate": "%{customdata}<br>depth %{x}: field %{y} px<extra>" + label + "</extra>"})
+            sizes += cur["y"]
+            if glob:
+                notes.append((f"{label}: global from layer {glob[0]}", c))
+        else:  # a transformer: a sentence, not a lonely dot
+            at = f"{cur['y'][-1]} px at {cur['names'][-1]}, " if cur["y"] else ""
+            when = f"global from layer {glob[0]} ({glob[1]})" if glob else "unknown beyond the first layers"
+            notes.append((f"{label}: {at}{when}", c))
+        if cur["hx"]:
+            data.append({"type": "scatter", "mode": "lines" if len(cur["hx"]) > 1 else "markers",
+                         "x": cur["hx"], "y": cur["hy"], "name": label, "marker": {"color": c, "size": 8},
+                         "legendgroup": p.model, "showlegend": len(cur["x"]) < 3, "customdata": cur["hnames"],
+                         "line": {"color": c, "width": 2.2, "shape": "hv"}, "xaxis": "x2", "yaxis": "y2",
+                         "hovertemplate": "%{customdata}<br>depth %{x}: %{y} px high<extra>" + label + "</extra>"})
+            heights += cur["hy"]
+    # headroom above the curves for the notes: about 0.055 of the plot's height a line
+    lo, hi = min(sizes, default=1) / 1.3, max(sizes, default=1000) * 1.3
+    room = min(0.03 + 0.055 * len(notes), 0.5) if notes else 0.0
+    rf_axis = _log_axis(lo, hi * (hi / lo) ** (room / (1 - room)))
+    h_axis = _log_axis(min(heights, default=1) / 1.3, max(heights, default=224) * 1.3)
+    depth = {"title": {"text": "depth (weighted layers)"}, "rangemode": "tozero"}
+    annotations = _panel_titles(("receptive field, px (largest so far)", 0.225),
+                                ("feature-map height, px", 0.775))
+    if notes:  # top left of the field panel, where a rising curve leaves room; alone, its middle
+        alone = not sizes
+        lines = [text.replace(", global", ",<br>global") if alone else text for text, _ in notes]
+        annotations.append({"text": "<br>".join(f"<span style='color:{c}'>{text}</span>"
+                                                for text, (_, c) in zip(lines, notes)),
+                            "x": 0.225 if alone else 0.005, "y": 0.5 if alone else 0.99, "xref": "paper",
+                            "yref": "paper", "xanchor": "center" if alone else "left",
+                            "yanchor": "middle" if alone else "top", "showarrow": False, "align": "left",
+                            "font": {"size": 12 if alone else 10}, "bgcolor": "rgba(255,255,255,0.85)"})
+    layout = _layout("Receptive field and feature-map size along depth",
+                     xaxis={**depth, "domain": [0, 0.45]},
+                     xaxis2={**depth, "domain": [0.55, 1], "anchor": "y2", "range": [0, max(depths, default=1) + 1]},
+                     yaxis=rf_axis, yaxis2={**h_axis, "anchor": "x2"}, annotations=annotations,
+                     legend={"orientation": "h", "yref": "container", "y": 0.01, "yanchor": "bottom"}, height=440)
+    layout["margin"] = {**layout["margin"], "t": TOP + 16, "b": 100, "r": 30}
+    return {"data": data, "layout": layout}
+
+
+def type_shares(profile: Profile) -> dict[str, tuple[float, float]]:
+    """Layer type -> (% of the leaf layers' MACs, % of their parameters)."""
+    by: dict[str, list[float]] = {}
+    for r in profile.layers:
+        if r["leaf"]:
+            cur = by.setdefault(r["type"], [0.0, 0.0])
+            cur[0] += r["macs"]
+            cur[1] += r["params"]
+    tot_m = sum(v[0] for v in by.values()) or 1
+    tot_p = sum(v[1] for v in by.values()) or 1
+    return {t: (100 * m / tot_m, 100 * p / tot_p) for t, (m, p) in by.items()}
 
 
 def share_by_type(profiles: list[Profile]) -> dict[str, Any]:
+    """Share of MACs (left) and of parameters (right) by leaf layer type, one bar per model in the
+    page's colours: two small panels instead of MACs and params bars interleaved."""
+    shares = [type_shares(p) for p in profiles]
+    types = sorted({t for s in shares for t in s}, key=lambda t: -max(s.get(t, (0, 0))[0] for s in shares))
     data = []
-    for i, p in enumerate(profiles):
-        by: dict[str, list[float]] = {}
-        for r in p.layers:
-            if r["leaf"]:
-                cur = by.setdefault(r["type"], [0.0, 0.0])
-                cur[0] += r["params"]
-                cur[1] += r["macs"]
-        tot_p = sum(v[0] for v in by.values()) or 1
-        tot_m = sum(v[1] for v in by.values()) or 1
-        types = sorted(by, key=lambda t: -by[t][1])
-        c = colour_of(p, i)
-        prefix = f"{label_of(p)} " if len(profiles) > 1 else ""
-        data.append({"type": "bar", "orientation": "h", "y": types, "x": [100 * by[t][1] / tot_m for t in types],
-                     "name": f"{prefix}% of MACs", "marker": {"color": c},
-                     "hovertemplate": "%{y}: %{x:.1f}% of MACs<extra></extra>"})
-        data.append({"type": "bar", "orientation": "h", "y": types, "x": [100 * by[t][0] / tot_p for t in types],
-                     "name": f"{prefix}% of params",
-                     "marker": {"color": c, "opacity": 0.5, "pattern": {"shape": "/"}},
-                     "hovertemplate": "%{y}: %{x:.1f}% of params<extra></extra>"})
-    return {"data": data, "layout": _layout("Share of parameters and MACs by layer type", barmode="group",
-                                            xaxis={"title": {"text": "% of model total"}},
-                                            yaxis={"autorange": "reversed"})}
+    for p, c, sh in zip(profiles, page_colours(profiles), shares):
+        label = label_of(p)
+        for k, what, axes in ((0, "MACs", {}), (1, "params", {"xaxis": "x2", "yaxis": "y2"})):
+            data.append({"type": "bar", "orientation": "h", "y": types, "x": [sh.get(t, (0, 0))[k] for t in types],
+                         "name": label, "legendgroup": p.model, "showlegend": k == 0, "marker": {"color": c}, **axes,
+                         "hovertemplate": "%{y}: %{x:.1f}% of " + what + "<extra>" + label + "</extra>"})
+    height = 440  # the dashboard's graph box
+    pct = {"title": {"text": "% of model total"}, "range": [0, 100], "dtick": 25}
+    layout = _layout("Share of MACs and parameters by layer type", barmode="group", height=height,
+                     xaxis={**pct, "domain": [0, 0.47]}, xaxis2={**pct, "domain": [0.53, 1], "anchor": "y2"},
+                     yaxis={"autorange": "reversed"},
+                     yaxis2={"autorange": "reversed", "anchor": "x2", "matches": "y", "showticklabels": False},
+                     annotations=_panel_titles(("% of MACs", 0.235), ("% of parameters", 0.765)),
+                     legend={"orientation": "h", "yref": "container", "y": 0.01, "yanchor": "bottom"})
+    layout["margin"] = {**layout["margin"], "t": TOP + 16, "b": 100, "r": 30}
+    return {"data": data, "layout": layout}
 
 
 # ---- channel width along depth --------------------------------------------------------------
@@ -220,14 +371,8 @@ def _side_by_side(rows: list[dict[str, Any]]) -> list[float]:
 
 
 def _distinct_colours(profiles: list[Profile]) -> list[str]:
-    """The family colours, with a palette colour for a second model of one family."""
-    out: list[str] = []
-    for i, p in enumerate(profiles):
-        c = colour_of(p, i)
-        if c in out:
-            c = next((x for x in PALETTE[i:] + PALETTE if x not in out), c)
-        out.append(c)
-    return out
+    """The page's colours (kept for callers of the old name)."""
+    return page_colours(profiles)
 
 
 def _block_groups(profile: Profile) -> list[dict[str, Any]]:
@@ -353,69 +498,98 @@ def channels_along_depth(profiles: list[Profile]) -> dict[str, Any]:
     if not many and profiles:
         shapes, notes = _band_shapes(profiles[0], x_max)
         layout.update(shapes=shapes, annotations=notes)
-        layout["margin"] = {**layout["margin"], "t": 70}
+        layout["margin"] = {**layout["margin"], "t": TOP + 14}
     layout["margin"] = {**layout["margin"], "b": 130}  # tick labels, axis title, then the legend
     return {"data": data, "layout": layout}
 
 
 # ---- history charts (dashboard) ------------------------------------------------------------
 def history_points(profiles: list[Profile]) -> list[dict[str, Any]]:
+    """One point per history model. Accuracy comes from torchvision's V1 weights (the original
+    recipes, closest to the papers): the best weights mix 2021 recipes into the 2012-2016 story."""
     pts = []
     for p in profiles:
         hist = (p.catalog or {}).get("history")
         if not hist:
             continue
-        pub = (p.catalog or {}).get("published") or {}
+        pub = published(p.model, "v1") or (p.catalog or {}).get("published") or {}
         pts.append({"name": p.model, "label": hist["label"], "family": hist["family"], "year": hist["year"],
                     "depth": p.totals["depth"], "params": p.totals["params"], "macs": p.totals["macs"],
                     "conv_linear_macs": p.totals["conv_linear_macs"], "flops": p.totals["flops"],
                     "acc1": pub.get("acc@1"), "acc5": pub.get("acc@5"), "key_idea": hist["key_idea"],
-                    "colour": hist["colour"]})
+                    "colour": hist["colour"], "weights": weights_tag(pub)})
     return pts
 
 
-def depth_params_by_year(profiles: list[Profile], log: bool = True) -> dict[str, Any]:
-    """Two panels sharing the year axis: depth (left) and parameters (right), one colour per family."""
-    import math
+# History charts are laid out for the narrowest plot they get (the dashboard at 800 px): margins and
+# axis ranges are fixed, so labels placed for that plot (render/labels.py) stay apart on wider ones.
+HISTORY_FRAME = {"width": 660, "margin": {"l": 62, "r": 24, "t": TOP + 18, "b": 96}}
+BUBBLE_FRAME = {"width": 540, "margin": {"l": 62, "r": 24, "t": TOP, "b": 96}}
+YEARS = Scale(2011.4, 2017.3)
 
+
+def _fixed(axis: dict[str, Any]) -> dict[str, Any]:
+    """An axis that keeps its margins: the plot's pixel box is what the label placer assumed."""
+    return {**axis, "automargin": False}
+
+
+def _point_radius(size: float) -> float:
+    return size / 2
+
+
+def _member_labels(labels: list[str]) -> list[str]:
+    """A family's labels, the first in full and the others by their number: 'ResNet-18', '34', '50'
+    (the colour and the first label name the family; the year columns are narrow)."""
+    return [t if k == 0 or "-" not in t else t.rsplit("-", 1)[1] for k, t in enumerate(labels)]
+
+
+def depth_params_by_year(profiles: list[Profile], log: bool = True) -> dict[str, Any]:
+    """Two panels sharing the year axis: depth (left) and parameters (right), one colour per family;
+    every point labelled (render/labels.py: no two labels overlap, leader lines where one had to move):
+    a family's first model in full, the others by their number."""
     pts = history_points(profiles)
-    data = []
+    height = 480
+    data, labels_depth, labels_params = [], [], []
     for fam in FAMILIES:
         fp = [q for q in pts if q["family"] == fam]
         if not fp:
             continue
         c = FAMILIES[fam].colour
-        common = {"type": "scatter", "mode": "markers+text", "x": [q["year"] for q in fp],
-                  "text": [q["label"] for q in fp], "textposition": "middle right", "legendgroup": fam,
-                  "customdata": [q["key_idea"] for q in fp], "textfont": {"size": 10, "color": c}}
-        data.append({**common, "y": [q["depth"] for q in fp], "name": fam,
-                     "marker": {"color": c, "size": 10},
+        common = {"type": "scatter", "mode": "markers", "x": [q["year"] for q in fp],
+                  "text": [q["label"] for q in fp], "legendgroup": fam, "customdata": [q["key_idea"] for q in fp]}
+        data.append({**common, "y": [q["depth"] for q in fp], "name": fam, "marker": {"color": c, "size": 10},
                      "hovertemplate": "%{text}: depth %{y}<br>%{customdata}<extra></extra>"})
-        spots = ["middle right", "middle left", "bottom right", "top left"]  # VGG's four sit close
         data.append({**common, "y": [q["params"] / 1e6 for q in fp], "name": fam, "showlegend": False,
-                     "textposition": [spots[i % len(spots)] if fam == "VGG" else "middle right"
-                                      for i in range(len(fp))],
                      "xaxis": "x2", "yaxis": "y2", "marker": {"color": c, "size": 10, "symbol": "diamond"},
                      "hovertemplate": "%{text}: %{y:.1f} M parameters<extra></extra>"})
-    annotations = []
-    shift = {"VGG": -70, "GoogLeNet": 40}
-    for fam, f in FAMILIES.items():
-        depths = [q["depth"] for q in pts if q["family"] == fam]
-        if depths:
-            y = max(depths)
-            annotations.append({"x": f.year, "y": math.log10(y) if log else y, "xref": "x", "yref": "y",
-                                "text": f.key_idea.split(":")[0].split(";")[0].split("(")[0].strip(),
-                                "showarrow": True, "arrowhead": 0, "ax": shift.get(fam, 0), "ay": -34,
-                                "font": {"size": 10, "color": f.colour}, "bgcolor": "rgba(255,255,255,0.85)"})
-    axis_type = "log" if log else "linear"
-    years = {"dtick": 1, "range": [2011.5, 2016.95], "title": {"text": "year"}}
-    return {"data": data, "layout": _layout(
-        "Depth rose while parameters fell (2012-2016)", annotations=annotations,
-        xaxis={**years, "domain": [0, 0.47]}, xaxis2={**years, "domain": [0.53, 1], "anchor": "y2"},
-        yaxis={"title": {"text": "depth (weighted layers)"}, "type": axis_type,
-               "tickvals": [8, 11, 16, 22, 34, 50, 101, 152, 201] if log else None},
-        yaxis2={"title": {"text": "parameters (millions)"}, "type": axis_type, "anchor": "x2",
-                "tickvals": [5, 8, 10, 20, 25, 40, 60, 100, 140] if log else None})}
+        short = _member_labels([q["label"] for q in fp])
+        labels_depth += [Label(q["year"], q["depth"], t, 10, 5, c) for q, t in zip(fp, short)]
+        labels_params += [Label(q["year"], q["params"] / 1e6, t, 10, 5, c) for q, t in zip(fp, short)]
+    depths = [q["depth"] for q in pts] or [8, 201]
+    params = [q["params"] / 1e6 for q in pts] or [5, 140]
+    if log:
+        ys_d, ys_p = Scale(min(depths) / 1.35, max(depths) * 1.35, True), Scale(min(params) / 1.5, max(params) * 1.5, True)
+    else:
+        ys_d, ys_p = Scale(0, max(depths) * 1.12), Scale(0, max(params) * 1.12)
+    frame = HISTORY_FRAME
+    left = Frame(frame["width"], height, frame["margin"], (0, 0.46))
+    right = Frame(frame["width"], height, frame["margin"], (0.54, 1))
+    annotations = _panel_titles(("depth (weighted layers)", 0.23), ("parameters (millions)", 0.77))
+    taken: list[tuple[float, float, float, float]] = []
+    annotations += label_annotations(labels_depth, left, YEARS, ys_d, "x", "y", taken)
+    annotations += label_annotations(labels_params, right, YEARS, ys_p, "x2", "y2", taken)
+    years = {"dtick": 1, "range": YEARS.plotly_range(), "title": {"text": "year"}}
+
+    def yaxis(scale: Scale, steps: tuple[int, ...]) -> dict[str, Any]:
+        return _fixed(_log_axis(scale.lo, scale.hi, steps) if log else {"range": scale.plotly_range()})
+
+    layout = _layout("Depth rose while parameters fell (2012-2016)", annotations=annotations, height=height,
+                     xaxis=_fixed({**years, "domain": [0, 0.46]}),
+                     xaxis2=_fixed({**years, "domain": [0.54, 1], "anchor": "y2"}),
+                     yaxis=yaxis(ys_d, (1, 2, 5)), yaxis2={**yaxis(ys_p, (1, 2, 5)), "anchor": "x2"},
+                     legend={"orientation": "h", "yref": "container", "y": 0.01, "yanchor": "bottom"})
+    layout["margin"] = dict(frame["margin"])
+    return {"data": data, "layout": layout}
 
 
 def ilsvrc_by_year() -> dict[str, Any]:
@@ -436,28 +610,47 @@ def ilsvrc_by_year() -> dict[str, Any]:
 
 
 def accuracy_vs_compute(profiles: list[Profile], metric: str = "macs", log: bool = True) -> dict[str, Any]:
-    """Canziani et al. (2016) style: top-1 accuracy against G-ops, bubble area ~ parameters."""
+    """Canziani et al. (2016) style: top-1 accuracy against G-ops, bubble area ~ parameters; each
+    bubble labelled where its label collides with nothing (render/labels.py)."""
+    import math
+
     pts = [q for q in history_points(profiles) if q["acc1"] is not None]
-    data = []
+    sizeref = 2.0 * 144e6 / (44 ** 2)  # 144 M parameters: a 44 px bubble
+    height = 440
+    data, labels = [], []
     for fam in FAMILIES:
         fp = [q for q in pts if q["family"] == fam]
         if not fp:
             continue
-        data.append({"type": "scatter", "mode": "markers+text", "name": fam,
+        data.append({"type": "scatter", "mode": "markers", "name": fam,
                      "x": [q[metric] / 1e9 for q in fp], "y": [q["acc1"] for q in fp],
-                     "text": [q["label"] for q in fp], "textposition": "top center",
+                     "text": [q["label"] for q in fp],
                      "marker": {"size": [q["params"] for q in fp], "sizemode": "area",
-                                "sizeref": 2.0 * 144e6 / (44 ** 2), "sizemin": 4,
+                                "sizeref": sizeref, "sizemin": 4,
                                 "color": FAMILIES[fam].colour, "opacity": 0.6, "line": {"width": 1}},
-                     "customdata": [q["params"] / 1e6 for q in fp],
+                     "customdata": [[q["params"] / 1e6, q["weights"] or "-"] for q in fp],
                      "hovertemplate": "%{text}<br>%{x:.2f} G" + metric.upper() +
-                                      "<br>top-1 %{y:.1f}%<br>%{customdata:.1f} M params<extra></extra>"})
+                                      "<br>top-1 %{y:.1f}% (%{customdata[1]})<br>%{customdata[0]:.1f} M params"
+                                      "<extra></extra>"})
+        # the drawn diameter of an area-sized marker is sqrt(size / sizeref) px
+        labels += [Label(q[metric] / 1e9, q["acc1"], q["label"], 10,
+                         max(2.0, _point_radius(math.sqrt(q["params"] / sizeref))), FAMILIES[fam].colour)
+                   for q in fp]
+    xs_ = [q[metric] / 1e9 for q in pts] or [0.5, 40]
+    ys_ = [q["acc1"] for q in pts] or [55, 80]
+    xs = Scale(min(xs_) / 1.6, max(xs_) * 1.6, True) if log else Scale(0, max(xs_) * 1.15)
+    ys = Scale(math.floor(min(ys_)) - 2.5, math.ceil(max(ys_)) + 2.5)
+    frame = Frame(BUBBLE_FRAME["width"], height, BUBBLE_FRAME["margin"])
     unit = "GFLOPs (2 x MACs)" if metric == "flops" else "GMACs (multiply-adds)"
-    return {"data": data, "layout": _layout(
-        "Accuracy vs compute (bubble area = parameters)",
-        xaxis={"title": {"text": unit}, "type": "log" if log else "linear"},
-        yaxis={"title": {"text": "ImageNet top-1 (torchvision weights), %"}})}
-
+    xaxis = {"title": {"text": unit}, **(_log_axis(xs.lo, xs.hi) if log else {"range": xs.plotly_range()})}
+    layout = _layout("Accuracy vs compute (bubble area = parameters)", height=height,
+                     annotations=label_annotations(labels, frame, xs, ys),
+                     xaxis=_fixed(xaxis),
+                     yaxis=_fixed({"title": {"text": "ImageNet top-1 (torchvision V1 weights), %"},
+                                   "range": ys.plotly_range()}),
+                     legend={"orientation": "h", "yref": "container", "y": 0.01, "yanchor": "bottom"})
+    layout["margin"] = dict(BUBBLE_FRAME["margin"])
+    return {"data": data, "layout": layout}
 
 
 # ---- measured speed (issue 13: `archviz profile MODEL --measure`) ---------------------------
@@ -499,7 +692,11 @@ def si(value: float | None, unit: str) -> str:
 
 
 def placeholder_figure(text: str, height: int = 200) -> dict[str, Any]:
-    """A figure that says why it has nothing to draw (no bare axes)."""
+    """A figure that says why it has nothing to draw (no bare axes); a long sentence broken into
+    lines of 70 characters, so it fits a narrow screen."""
+    import textwrap
+
+    text = "<br>".join(textwrap.wrap(text, 70)) if len(text) > 80 and "<br>" not in text else text
     return {"data": [], "layout": {
         "template": "plotly_white", "height": height, "xaxis": {"visible": False}, "yaxis": {"visible": False},
         "margin": {"l": 20, "r": 20, "t": 20, "b": 20},
@@ -621,7 +818,7 @@ def counted_vs_measured(profiles: list[Profile]) -> dict[str, Any]:
         return placeholder_figure("History not measured on this machine: press “Measure the history set” "
                                   "or run archviz profile MODEL --measure for each model", height=220)
     labels = [label_of(p) for p in measured]
-    colours = [colour_of(p, i) for i, p in enumerate(measured)]
+    colours = page_colours(measured)
     ms = [measurement_of(p) for p in measured]
     eager = [m["total"]["eager_ms"] for m in ms]
     # one roof for every bar: the highest peak measured (peaks measured at different times differ)

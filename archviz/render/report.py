@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import shlex
 import sys
@@ -10,17 +11,21 @@ from pathlib import Path
 from typing import Any
 
 from ..build import shape_text
+from ..catalog import top1_text
 from ..record import Profile
 from . import PACKAGE, TEMPLATES, charts, css
+from .colours import page_colours
 from .diagram import svg_text, write_atomic
-from .numbers import grouped, human, layer_cell, shape
+from .numbers import grouped, human, layer_cell, printable, shape
 from .summary import field_brief, headline
+from .table import to_csv
 
-COLUMNS = [("name", "Layer", "str", True), ("type", "Type", "str", True), ("output_shape", "Output", "str", False),
+COLUMNS = [("name", "Layer", "name", True), ("type", "Type", "str", True), ("output_shape", "Output", "str", False),
            ("params", "Params", "num", False), ("macs", "MACs", "num", False), ("flops", "FLOPs", "num", False),
            ("activations", "Activations", "num", False), ("receptive_field", "RF", "num", False),
            ("effective_stride", "Stride", "num", False), ("depth", "Depth", "num", False),
-           ("block", "Block", "str", True)]
+           ("block", "Block", "name", True)]
+KEY_COLUMNS = {"name", "type", "output_shape", "params", "macs"}  # what a narrow screen shows first
 
 
 def _sort_key(col: str, v: Any) -> Any:
@@ -31,8 +36,37 @@ def _sort_key(col: str, v: Any) -> Any:
     return "" if v is None else v
 
 
+BLOCK_TAIL = 14  # characters of a block's name the Block column shows (the full name on hover)
+NARROW_NAME = 26  # characters of a long name kept on a narrow screen (its tail: the most specific part)
+
+
+def split_tail(name: str, keep: int = NARROW_NAME) -> tuple[str, str]:
+    """'features.denseblock1.denselayer1.norm1' -> ('features.denseblock1.', 'denselayer1.norm1'): the
+    head a narrow screen hides (the nesting indent already shows it) and the tail it keeps, cut
+    between dotted parts; a short name is all tail."""
+    if len(name) <= keep or "." not in name:
+        return "", name
+    parts = name.split(".")
+    tail = parts[-1]
+    for part in reversed(parts[:-1]):
+        if len(part) + 1 + len(tail) > keep:
+            break
+        tail = f"{part}.{tail}"
+    return name[:len(name) - len(tail)], tail
+
+
 def _cell(col: str, v: Any, level: int) -> dict[str, Any]:
-    return {"text": layer_cell(col, v, level), "sort": _sort_key(col, v)}  # jinja escapes the text
+    """A layer-table cell: its text (jinja escapes it), its sort key, and for names the indent and
+    the head / tail split a narrow screen uses."""
+    cell = {"text": layer_cell(col, v, level), "sort": _sort_key(col, v)}
+    if col == "name":
+        text = printable(v)
+        cell["indent"] = cell["text"][:len(cell["text"]) - len(text)]
+        cell["head"], cell["tail"] = split_tail(text)
+    if col == "block" and v:  # the block's own name (the row's name already says where it sits)
+        cell["indent"] = ""
+        cell["head"], cell["tail"] = split_tail(printable(v), BLOCK_TAIL)
+    return cell
 
 
 def _cards(p: Profile) -> list[dict[str, str]]:
@@ -49,12 +83,20 @@ def _notes(p: Profile) -> list[str]:
     return notes
 
 
-def model_context(p: Profile, i: int, with_svg: bool) -> dict[str, Any]:
+def csv_link(p: Profile) -> dict[str, str]:
+    """The layer table as a CSV download that works offline: a base64 data URI (the same CSV as
+    `archviz profile MODEL -f csv`) and a file name."""
+    data = base64.b64encode(to_csv(p, None).encode()).decode()
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in p.model)
+    return {"href": f"data:text/csv;base64,{data}", "name": f"{safe}-layers.csv"}
+
+
+def model_context(p: Profile, i: int, colour: str, with_svg: bool = True) -> dict[str, Any]:
     cat = p.catalog or {}
     return {
-        "model": p.model, "label": charts.label_of(p), "colour": charts.colour_of(p, i),
+        "model": p.model, "label": charts.label_of(p), "colour": colour, "anchor": f"m{i}",
         "cards": _cards(p), "history": cat.get("history"), "published": cat.get("published"),
-        "svg": svg_text(p) if with_svg else "", "notes": _notes(p),
+        "svg": svg_text(p) if with_svg else "", "notes": _notes(p), "csv": csv_link(p),
         "rows": [[_cell(c, r[c], r["level"]) for c, *_ in COLUMNS] for r in p.layers],
     }
 
@@ -72,11 +114,23 @@ def _compare_rows(profiles: list[Profile]) -> list[dict[str, Any]]:
         row("Effective stride", lambda p: field_brief(p.totals)[1]),
         row("Activations", lambda p: human(p.totals["activations"])),
         row("Blocks", lambda p: len(p.top_blocks())),
-        row("Top-1 (torchvision)", lambda p: ((p.catalog or {}).get("published") or {}).get("acc@1", "-")),
+        row("Top-1 (torchvision weights)", lambda p: top1_text((p.catalog or {}).get("published"))),
     ]
 
 
-CHART_NOTES = {"chart-channels": (  # (one model, comparison)
+CHART_TITLES = {"chart-depth": "MACs and params", "chart-rf": "Receptive field", "chart-channels": "Channels",
+                "chart-share": "Layer types"}
+CHART_NOTES = {"chart-depth": (
+    "Cumulative MACs and parameters: each curve climbs by what the layers at that depth add, ending at the "
+    "model's totals. A steep step is where the work (left) or the weights (right) sit.",
+    "Cumulative MACs and parameters, one line per model (one hue per family, lighter = smaller): each "
+    "curve climbs by what the layers at that depth add and ends at the model's totals."),
+    "chart-rf": (
+    "Receptive field (left): the largest field reached up to each depth on the traced graph, so the "
+    "curve never steps back; feature-map height (right) at each depth.",
+    "Receptive field (left): the largest field reached up to each depth, one line per model; "
+    "feature-map height (right) at each depth."),
+    "chart-channels": (  # (one model, comparison)
     "Channel width: the thick line is the feature map between blocks (a block's input and output, and "
     "its width after each concatenation or addition); each conv / linear is a thin stroke from the "
     "channels entering it to the channels it makes (dot). Shaded bands are the top-level blocks, "
@@ -138,12 +192,15 @@ def render_html(profiles: list[Profile], command: str | None = None) -> str:
     title = ("Comparison: " + " vs ".join(charts.label_of(p) for p in profiles)) if compare \
         else f"{charts.label_of(profiles[0])}: architecture report"
     inputs = sorted({shape_text(p.input_shape) for p in profiles})
+    models = [model_context(p, i, c) for i, (p, c) in enumerate(zip(profiles, page_colours(profiles)))]
     return env.get_template("report.html.j2").render(
-        title=title, models=[model_context(p, i, not compare) for i, p in enumerate(profiles)],
+        title=title, models=models,
         compare=compare, compare_rows=_compare_rows(profiles) if compare else [],
-        charts=[{"id": k, "note": CHART_NOTES[k][compare] if k in CHART_NOTES else None} for k in figures],
+        charts=[{"id": k, "title": CHART_TITLES.get(k, k), "note": CHART_NOTES[k][compare] if k in CHART_NOTES else None}
+                for k in figures], key_columns=KEY_COLUMNS,
         figures_json=_safe_json({**figures, **roofs}), measured=measured,
-        columns=[{"title": t, "type": ty, "left": left} for _, t, ty, left in COLUMNS],
+        columns=[{"key": k, "title": t, "type": ty, "left": left, "key_column": k in KEY_COLUMNS}
+                 for k, t, ty, left in COLUMNS],
         conventions=profiles[0].conventions, versions=profiles[0].versions, input_text=", ".join(inputs),
         command=command or " ".join(shlex.quote(a) for a in ["archviz", *sys.argv[1:]]),
         css=css(), plotly_js=get_plotlyjs())

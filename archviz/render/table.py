@@ -456,23 +456,27 @@ def _rstrip(line: list) -> list:
 # The history set for `archviz list`: keys, headers and what stays first when narrow.
 HISTORY_COLUMNS = {"model": "Model", "name": "Name", "year": "Year", "key_idea": "Key idea",
                    "ilsvrc": "ILSVRC top-5", "params": "Params", "gflops": "GFLOPS (MACs)",
-                   "acc1": "Acc@1"}
-HISTORY_PRIORITY = ("model", "params", "name", "year", "gflops", "key_idea", "acc1", "ilsvrc")
+                   "acc1": "Acc@1", "weights": "Weights"}
+HISTORY_PRIORITY = ("model", "params", "name", "year", "gflops", "key_idea", "acc1", "weights", "ilsvrc")
+# What the title says Acc@1 comes from, per `archviz list --weights` choice.
+WEIGHTS_NOTE = {"best": "Acc@1 from torchvision's DEFAULT (best) weights",
+                "v1": "Acc@1 from the IMAGENET1K_V1 weights where a model has them"}
 KEY_IDEA_MIN = 20
 
 
-def history_rows() -> list[dict[str, Any]]:
-    """The history set with torchvision's published figures, as plain values."""
-    from ..catalog import HISTORY, history_info, published
+def history_rows(weights: str = "best") -> list[dict[str, Any]]:
+    """The history set with torchvision's published figures from the chosen weights ("best" or
+    "v1"), naming those weights, as plain values."""
+    from ..catalog import HISTORY, history_info, published, weights_tag
 
     rows = []
     for name in HISTORY:
-        h, pub = history_info(name), published(name) or {}
+        h, pub = history_info(name), published(name, weights) or {}
         il = h["ilsvrc"]
         rows.append({"model": name, "name": h["label"], "year": str(h["year"]), "key_idea": h["key_idea"],
                      "ilsvrc": f"{il['top5_error']}% ({il['year']}, #{il['place']})" if il else "-",
                      "params": pub.get("num_params"), "gflops": str(pub.get("gflops", "-")),
-                     "acc1": str(pub.get("acc@1", "-"))})
+                     "acc1": str(pub.get("acc@1", "-")), "weights": weights_tag(pub) or "-"})
     return rows
 
 
@@ -484,6 +488,8 @@ def history_columns(rows: Sequence[dict[str, Any]]) -> list[Column]:
         if key == "params":
             out.append(Column(key, header, (tuple(grouped(v) for v in values),
                                             tuple(human(v) for v in values)), "right"))
+        elif key == "weights":  # 'IMAGENET1K_V2', or 'V2' where room is short (the title names them)
+            out.append(Column(key, header, (tuple(values), tuple(v.replace("IMAGENET1K_", "") for v in values))))
         elif key == "key_idea":
             texts = [printable(v) for v in values]
             out.append(Column(key, header, (tuple(texts), tuple(first_clause(t) for t in texts)),
@@ -494,15 +500,16 @@ def history_columns(rows: Sequence[dict[str, Any]]) -> list[Column]:
     return out
 
 
-def history_table(rows: Sequence[dict[str, Any]], width: int = PIPE_WIDTH):
-    """`archviz list`'s table fitted to `width`."""
+def history_table(rows: Sequence[dict[str, Any]], width: int = PIPE_WIDTH, weights: str = "best"):
+    """`archviz list`'s table fitted to `width`; the title says which weights Acc@1 comes from."""
     from rich.console import Group
     from rich.text import Text
 
     cols = history_columns(rows)
     fit = fit_columns(cols, width, HISTORY_PRIORITY)
     hidden = [HISTORY_COLUMNS[k] for k in fit.hidden]
-    title = Text("History set (published figures from torchvision's weights meta)", style="bold")
+    title = Text(f"History set (published figures from torchvision's weights meta; "
+                 f"{WEIGHTS_NOTE[weights]})", style="bold")
     return Trimmed(Group(title, fitted_table(cols, fit), *hidden_note(hidden, width, "widen the terminal")))
 
 
