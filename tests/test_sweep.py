@@ -181,3 +181,20 @@ def test_progress_bar_shows_done_failed_and_the_failure_line_on_a_terminal():
     quiet = SweepDisplay(quiet=True, console=term)
     quiet.planned(2, 0)
     assert quiet._progress is None  # --quiet: no bar (failures still go to stderr as lines)
+
+
+def test_plan_runs_the_largest_models_first():
+    """Longest-processing-time order from torchvision's own published GFLOPS (weights meta), scaled
+    by the input's pixels; a model of unknown cost (a timm spec) goes first."""
+    from torchvision.models import get_model_weights
+
+    from archviz.sweep import plan, versions
+
+    names = ["alexnet", "resnet18", "vgg16", "timm:resnet10t"]
+    tasks, _ = plan(names, ["1x3x224x224", "1x3x448x448"], None, set(), versions())
+    gflops = {n: get_model_weights(n).DEFAULT.meta["_ops"] for n in names[:3]}
+    cost = {(n, s): g * (s // 224) ** 2 for n, g in gflops.items() for s in (224, 448)}
+    want = sorted(cost, key=lambda k: -cost[k])
+    got = [(t.model, int(t.input.split("x")[-1])) for t in tasks]
+    assert got[:2] == [("timm:resnet10t", 224), ("timm:resnet10t", 448)]
+    assert got[2:] == want and got[2] == ("vgg16", 448)

@@ -9,6 +9,7 @@ the others. Importing this module imports neither torch nor dask."""
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
@@ -122,7 +123,30 @@ def plan(models: Sequence[str], inputs: Sequence[str | None], layout: str | None
                 skipped.append(Outcome(name, text, SKIPPED, stored=True))
             else:
                 tasks.append(Task(name, text, key))
-    return tasks, skipped
+    return largest_first(tasks), skipped
+
+
+def estimated_gflops(task: Task) -> float:
+    """torchvision's published GFLOPS at its crop, scaled by the input's pixel count (from the
+    catalogue snapshot: no torch import); unknown (timm, factories, odd inputs) is infinite."""
+    from ..catalog import published
+
+    pub = published(task.model) if ":" not in task.model else None
+    if not pub or not pub.get("gflops"):
+        return math.inf
+    if task.input == "default" or not pub.get("crop_size"):
+        return float(pub["gflops"])
+    dims = [int(d) for d in task.input.partition(" ")[0].split("x") if d.isdigit()]
+    if len(dims) != 4:
+        return math.inf
+    return float(pub["gflops"]) * dims[0] * dims[2] * dims[3] / pub["crop_size"] ** 2
+
+
+def largest_first(tasks: list[Task]) -> list[Task]:
+    """Biggest models first (the longest-processing-time rule): the last tasks are the short ones,
+    so no worker idles through a long tail while another finishes a ViT-H. Unknown costs go first
+    (they may be large), in the order given."""
+    return sorted(tasks, key=lambda t: -estimated_gflops(t))
 
 
 # -- writing back ----------------------------------------------------------------------------------
