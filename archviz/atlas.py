@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from .store import Store, Summary
+from .store import Store, Summary, key_parts
 
 NO_FAMILY = "no family"  # rows whose catalogue entry names none (factory specs, unknown timm modules)
-MEASURED_MARK = "measure.device="  # in the key of a measured profile (service.measured_key): left out
+MEASURED_PREFIX = "measure."  # of a measured profile's key versions (service.measured_key): left out
 MAX_SEARCH = 80  # the longest search text a client may send
 
 
@@ -66,15 +66,14 @@ class AtlasRow:
 
 
 # -- building rows ---------------------------------------------------------------------------------
-def _input_text(summary: Summary) -> str:
-    """The input part of a store key ('default' for a model's default input)."""
-    rest = summary.key[len(summary.model) + 1:] if summary.key.startswith(summary.model + "|") else ""
-    return rest.split("|", 1)[0]
-
-
 def _is_default(summary: Summary) -> bool:
-    text = _input_text(summary)
-    return text == "default" or text.startswith("default ")
+    """Stored under the model's default input ('default', or 'default NLC' with a layout)?"""
+    return key_parts(summary.key)[1].partition(" ")[0] == "default"
+
+
+def _is_measured(summary: Summary) -> bool:
+    """A measured profile's key adds where and how it ran (service.measured_key)."""
+    return any(k.startswith(MEASURED_PREFIX) for k in key_parts(summary.key)[2])
 
 
 def canonical(summaries: list[Summary]) -> dict[str, tuple[Summary, bool, int]]:
@@ -83,7 +82,7 @@ def canonical(summaries: list[Summary]) -> dict[str, tuple[Summary, bool, int]]:
     measured profiles are left out (their figures are the plain profile's, at another key)."""
     by_model: dict[str, list[Summary]] = {}
     for s in summaries:
-        if MEASURED_MARK not in s.key:
+        if not _is_measured(s):
             by_model.setdefault(s.model, []).append(s)
     out = {}
     for model, group in by_model.items():

@@ -8,7 +8,6 @@ from __future__ import annotations
 import difflib
 import importlib.util
 import json
-import os
 import re
 import zlib
 from dataclasses import asdict, dataclass, field
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .errors import ArchvizError
+from .files import write_quietly
 
 
 @dataclass(frozen=True)
@@ -446,23 +446,7 @@ def _read_kept(path: Path | None, versions: dict[str, str]) -> Snapshot | None:
 
 
 def _keep(snap: Snapshot, path: Path | None) -> None:
-    _write_quietly(path, snap.to_json())
-
-
-def _write_quietly(path: Path | None, text: str) -> None:
-    """Write atomically (a concurrent reader sees the old file or the new one); failures are quiet."""
-    if path is None:
-        return
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError:
-        try:
-            tmp.unlink()
-        except OSError:
-            pass
+    write_quietly(path, snap.to_json())
 
 
 def snapshot() -> Snapshot:
@@ -849,7 +833,7 @@ def timm_atlas_meta(name: str) -> dict[str, Any]:
         except ArchvizError:  # timm is not installed: nothing to read the record from
             return _meta(TIMM_PREFIX + name, name, "timm")
         table.update(fresh)
-        _write_quietly(path.with_name(TIMM_ATLAS_FILE) if path else None,
+        write_quietly(path.with_name(TIMM_ATLAS_FILE) if path else None,
                        json.dumps({"format": TIMM_ATLAS_FORMAT, "versions": _timm_versions(),
                                    "metas": table}))
     return dict(table[name])

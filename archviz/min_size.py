@@ -14,14 +14,14 @@ marked `every_size=False`, so nobody promises "n px and up" for it."""
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import threading
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, ContextManager
+
+from .files import write_quietly
 
 FILE_NAME = "min-input-size.json"
 
@@ -178,20 +178,9 @@ def _from_entry(name: str, entry: Any) -> MinSize | None:
 def _write_file(versions: str, found: MinSize) -> None:
     """Merge one answer into the file: written to a temporary file, then renamed (never half written).
     A file that cannot be written only costs a repeat search."""
-    path = _file()
     sizes = _read_file(versions)
     sizes[found.model] = {k: v for k, v in asdict(found).items() if k != "model"}
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".min-size-", suffix=".json")
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump({"versions": versions, "sizes": sizes}, f, indent=1, sort_keys=True)
-        os.replace(tmp, path)
-    except OSError:
-        try:
-            os.unlink(tmp)
-        except (OSError, UnboundLocalError):
-            pass
+    write_quietly(_file(), json.dumps({"versions": versions, "sizes": sizes}, indent=1, sort_keys=True))
 
 
 def kept(name: str) -> MinSize | None:

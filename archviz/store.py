@@ -56,6 +56,13 @@ def make_key(model: str, input_text: str, versions: dict[str, str]) -> str:
     return f"{model}|{input_text}|{ver}"
 
 
+def key_parts(key: str) -> tuple[str, str, dict[str, str]]:
+    """make_key read back: model, input text and versions. Split from the right, since a factory
+    spec may hold '|' while the input text and the versions never do."""
+    model, input_text, ver = key.rsplit("|", 2)
+    return model, input_text, dict(p.split("=", 1) for p in ver.split(";") if "=" in p)
+
+
 # -- what went wrong -------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Fault:
@@ -491,16 +498,20 @@ class Store:
             return profile
 
     def _fetch(self, key: str) -> Any:
+        rows = self._read("SELECT data FROM profiles WHERE key = ?", (key,))
+        return rows[0][0] if rows else None
+
+    def _read(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        """All rows of one query; none when the store is not open or the read fails (the trouble is
+        handled and warned once, as for every read). Callers hold the mutex."""
         conn = self._conn
         if conn is None:
-            return None
+            return []
         try:
-            row = self._call(lambda: conn.execute(
-                "SELECT data FROM profiles WHERE key = ?", (key,)).fetchone())
+            return self._call(lambda: conn.execute(sql, params).fetchall())
         except StoreFault as failure:
             self._handle(failure.fault, "not read")
-            return None
-        return row[0] if row else None
+            return []
 
     def _file_is_sound(self) -> bool:
         """After a blob that fails its checksum: is the file itself damaged? (then it is rebuilt)"""
@@ -539,30 +550,15 @@ class Store:
     def models(self) -> list[tuple[str, str]]:
         """(model, input) pairs stored, newest first."""
         with self._mutex:
-            conn = self._conn
-            if conn is None:
-                return []
-            try:
-                return self._call(lambda: [(m, i) for m, i in conn.execute(
-                    "SELECT DISTINCT model, input FROM profiles ORDER BY created DESC")])
-            except StoreFault as failure:
-                self._handle(failure.fault, "not read")
-                return []
+            return [(m, i) for m, i in self._read(
+                "SELECT DISTINCT model, input FROM profiles ORDER BY created DESC")]
 
     def summaries(self) -> list["Summary"]:
         """Every stored row as key, model, input, time and the profile's totals, read from the head
         of each blob only (see profile_head): listing 1,500 profiles never decodes a layer table."""
         with self._mutex:
-            conn = self._conn
-            if conn is None:
-                return []
-            try:
-                rows = self._call(lambda: conn.execute(
-                    "SELECT key, model, input, created, substr(data, 1, ?) FROM profiles "
-                    "ORDER BY created DESC", (HEAD_BYTES,)).fetchall())
-            except StoreFault as failure:
-                self._handle(failure.fault, "not read")
-                return []
+            rows = self._read("SELECT key, model, input, created, substr(data, 1, ?) FROM profiles "
+                              "ORDER BY created DESC", (HEAD_BYTES,))
         out = []
         for key, model, input_text, created, head in rows:
             totals = profile_head(head)
@@ -577,14 +573,7 @@ class Store:
         """Every stored key, in one query without decoding a profile: what a sweep checks to
         resume (a 1,500-model sweep would otherwise decompress every stored profile)."""
         with self._mutex:
-            conn = self._conn
-            if conn is None:
-                return set()
-            try:
-                return self._call(lambda: {k for (k,) in conn.execute("SELECT key FROM profiles")})
-            except StoreFault as failure:
-                self._handle(failure.fault, "not read")
-                return set()
+            return {k for (k,) in self._read("SELECT key FROM profiles")}
 
     def close(self) -> None:
         with self._mutex:

@@ -18,7 +18,7 @@ from .validate import LESSON_BOUNDS, query_values, url_list, url_number, url_sea
 PAGES = [("/", "History"), ("/explorer", "Explorer"), ("/compare", "Compare"), ("/lessons", "Lessons"),
          ("/atlas", "Atlas")]
 # The mode bar keeps only what a reader uses (save as PNG, zoom, pan, reset): a short bar in the top-right
-# corner, clear of the titles, which the charts put at the top left (charts._layout).
+# corner, clear of the titles, which the charts put at the top left (charts.base_layout).
 GRAPH_CONFIG = {"displaylogo": False, "responsive": True,
                 "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d", "zoomIn2d", "zoomOut2d",
                                            "toggleSpikelines", "hoverClosestCartesian", "hoverCompareCartesian",

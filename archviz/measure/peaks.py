@@ -5,12 +5,11 @@ for bytes/s) at the measured dtype, cached per device + dtype + threads in $ARCH
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Callable
 
+from ..files import write_quietly
 from ..store import home
 
 CACHE_NAME = "peaks.json"
@@ -56,16 +55,7 @@ def read_cache() -> dict[str, Any]:
 
 def write_cache(key: str, value: dict[str, Any]) -> None:
     """Add one entry, atomically (a temporary file renamed over the old one); trouble is ignored."""
-    path = _cache_path()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        data = {**read_cache(), key: value}
-        fd, tmp = tempfile.mkstemp(prefix=".peaks-", dir=path.parent)
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=1)
-        os.replace(tmp, path)
-    except OSError:
-        pass
+    write_quietly(_cache_path(), json.dumps({**read_cache(), key: value}, indent=1))
 
 
 def _best_rate(fn, work: float, sync, seconds: float) -> float:

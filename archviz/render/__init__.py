@@ -6,8 +6,12 @@ found through importlib.resources, so a wheel install works with no checkout aro
 
 from __future__ import annotations
 
+import json
+import shlex
+import sys
 from importlib.resources import files
 from pathlib import Path
+from typing import Any
 
 PACKAGE = "archviz"
 TEMPLATES = "templates"  # for jinja2.PackageLoader(PACKAGE, TEMPLATES)
@@ -28,3 +32,21 @@ def assets_folder() -> str:
         raise RuntimeError(f"archviz assets are not a folder on disk ({ASSETS!r}); the dashboard needs archviz "
                            "installed as files (a wheel or an editable install), not imported from a zip")
     return str(ASSETS)
+
+
+def script_json(obj: Any) -> str:
+    """JSON safe inside <script>: no '</script>' or '<!--' can close or comment the block."""
+    return json.dumps(obj).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def render_page(template: str, figures: dict[str, Any], command: str | None = None, **context: Any) -> str:
+    """A self-contained HTML page (the model report, the Atlas report): the template with the
+    figures as script-safe JSON, the CSS and plotly.js inlined, and the command that made it."""
+    import jinja2
+    from plotly.offline import get_plotlyjs
+
+    env = jinja2.Environment(loader=jinja2.PackageLoader(PACKAGE, TEMPLATES),
+                             autoescape=jinja2.select_autoescape(["html", "j2"]))
+    return env.get_template(template).render(
+        figures_json=script_json(figures), css=css(), plotly_js=get_plotlyjs(),
+        command=command or " ".join(shlex.quote(a) for a in ["archviz", *sys.argv[1:]]), **context)

@@ -7,16 +7,14 @@ Shared by the dashboard's Atlas page and `archviz report --atlas`."""
 from __future__ import annotations
 
 import math
-import shlex
-import sys
 import zlib
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from ..atlas import AtlasRow, counts, families
-from . import PACKAGE, TEMPLATES, css, labels
-from .charts import TOP, _layout, placeholder_figure
+from . import labels, render_page
+from .charts import TOP, base_layout, placeholder_figure
 from .numbers import grouped, human, printable
 
 # metric -> (axis title, AtlasRow attribute)
@@ -158,7 +156,7 @@ def _value(row: AtlasRow, attr: str) -> float | None:
 
 def _figure(heading: str, data: list[dict[str, Any]], xaxis: dict[str, Any], yaxis: dict[str, Any],
             **extra: Any) -> dict[str, Any]:
-    layout = _layout(heading, legend=_legend(), height=FRAME["height"], xaxis=xaxis, yaxis=yaxis, **extra)
+    layout = base_layout(heading, legend=_legend(), height=FRAME["height"], xaxis=xaxis, yaxis=yaxis, **extra)
     layout["margin"] = dict(FRAME["margin"])
     return {"data": data, "layout": layout}
 
@@ -255,23 +253,15 @@ def intro(rows: list[AtlasRow], interactive: bool = False) -> str:
 def render_html(rows: list[AtlasRow], command: str | None = None) -> str:
     """The Atlas as one self-contained page: the three by-year charts, accuracy vs MACs and a
     sortable table of every model (plotly.js and the CSS inlined, as in the model report)."""
-    import jinja2
-    from plotly.offline import get_plotlyjs
-
     from .. import __version__
-    from .report import _safe_json
 
-    env = jinja2.Environment(loader=jinja2.PackageLoader(PACKAGE, TEMPLATES),
-                             autoescape=jinja2.select_autoescape(["html", "j2"]))
     figs = {f"atlas-{m}": by_year(rows, m) for m in METRICS} if rows else {}
     if rows:
         figs["atlas-accuracy"] = accuracy_vs_macs(rows)
-    return env.get_template("atlas.html.j2").render(
-        version=__version__, total=grouped(len(rows)) if rows else 0, intro=intro(rows) if rows else "",
+    return render_page(
+        "atlas.html.j2", figs, command, version=__version__, total=grouped(len(rows)) if rows else 0, intro=intro(rows) if rows else "",
         empty=EMPTY_STORE.replace("then reload", "then run `archviz report --atlas` again"),
-        year_ids=[f"atlas-{m}" for m in METRICS], rows=table_rows(rows), columns=TABLE_COLUMNS,
-        figures_json=_safe_json(figs), css=css(), plotly_js=get_plotlyjs(),
-        command=command or " ".join(shlex.quote(a) for a in ["archviz", *sys.argv[1:]]))
+        year_ids=[f"atlas-{m}" for m in METRICS], rows=table_rows(rows), columns=TABLE_COLUMNS)
 
 
 DEFAULT_PATH = Path("reports") / "atlas.html"
@@ -279,7 +269,7 @@ DEFAULT_PATH = Path("reports") / "atlas.html"
 
 def write_atlas(rows: list[AtlasRow], path: Path | None = None, command: str | None = None) -> Path:
     """Write the Atlas report atomically (a temp file, then rename); returns its path."""
-    from .diagram import write_atomic
+    from ..files import write_atomic
 
     path = path or DEFAULT_PATH
     write_atomic(path, render_html(rows, command).encode())

@@ -30,7 +30,7 @@ def label_of(profile: Profile) -> str:
     return hist["label"] if hist else profile.model
 
 
-def _layout(title: str, **extra: Any) -> dict[str, Any]:
+def base_layout(title: str, **extra: Any) -> dict[str, Any]:
     """The common layout: the title left-aligned under the modebar's row, so the modebar (top
     right) never covers it."""
     base = {"title": {**TITLE, "text": title}, "margin": {"l": 70, "r": 70, "t": TOP, "b": 50},
@@ -137,7 +137,7 @@ def macs_params_along_depth(profiles: list[Profile]) -> dict[str, Any]:
                          "hovertemplate": f"depth %{{x}}: %{{y:,.4s}} {key} so far (%{{text}})<br>"
                                           f"largest here: %{{customdata}}<extra>{label}</extra>"})
     depth = {"title": {"text": "depth (weighted layers)"}, "rangemode": "tozero"}
-    layout = _layout(
+    layout = base_layout(
         "Cumulative MACs and parameters along depth",
         xaxis={**depth, "domain": [0, 0.45]}, xaxis2={**depth, "domain": [0.55, 1], "anchor": "y2"},
         yaxis={"tickformat": "~s", "rangemode": "tozero"},
@@ -228,7 +228,7 @@ def receptive_field_along_depth(profiles: list[Profile]) -> dict[str, Any]:
                             "yref": "paper", "xanchor": "center" if alone else "left",
                             "yanchor": "middle" if alone else "top", "showarrow": False, "align": "left",
                             "font": {"size": 12 if alone else 10}, "bgcolor": "rgba(255,255,255,0.85)"})
-    layout = _layout("Receptive field and feature-map size along depth",
+    layout = base_layout("Receptive field and feature-map size along depth",
                      xaxis={**depth, "domain": [0, 0.45]},
                      xaxis2={**depth, "domain": [0.55, 1], "anchor": "y2", "range": [0, max(depths, default=1) + 1]},
                      yaxis=rf_axis, yaxis2={**h_axis, "anchor": "x2"}, annotations=annotations,
@@ -264,7 +264,7 @@ def share_by_type(profiles: list[Profile]) -> dict[str, Any]:
                          "hovertemplate": "%{y}: %{x:.1f}% of " + what + "<extra>" + label + "</extra>"})
     height = 440  # the dashboard's graph box
     pct = {"title": {"text": "% of model total"}, "range": [0, 100], "dtick": 25}
-    layout = _layout("Share of MACs and parameters by layer type", barmode="group", height=height,
+    layout = base_layout("Share of MACs and parameters by layer type", barmode="group", height=height,
                      xaxis={**pct, "domain": [0, 0.47]}, xaxis2={**pct, "domain": [0.53, 1], "anchor": "y2"},
                      yaxis={"autorange": "reversed"},
                      yaxis2={"autorange": "reversed", "anchor": "x2", "matches": "y", "showticklabels": False},
@@ -488,7 +488,7 @@ def channels_along_depth(profiles: list[Profile]) -> dict[str, Any]:
     ticks = [t for t in POW2_TICKS if lo / 2 <= t <= hi * 2]
     if len(ticks) > 16:  # a very wide range: every other power of 2
         ticks = [t for t in ticks if t.bit_length() % 2 == 1]
-    layout = _layout(
+    layout = base_layout(
         "Channel width along depth" + ("" if many else f": {label_of(profiles[0])}"),
         xaxis={"title": {"text": "depth (weighted layers from the input, longest path)"}, "range": [0, x_max + 1],
                "zeroline": False},
@@ -583,7 +583,7 @@ def depth_params_by_year(profiles: list[Profile], log: bool = True) -> dict[str,
     def yaxis(scale: Scale, steps: tuple[int, ...]) -> dict[str, Any]:
         return _fixed(_log_axis(scale.lo, scale.hi, steps) if log else {"range": scale.plotly_range()})
 
-    layout = _layout("Depth rose while parameters fell (2012-2016)", annotations=annotations, height=height,
+    layout = base_layout("Depth rose while parameters fell (2012-2016)", annotations=annotations, height=height,
                      xaxis=_fixed({**years, "domain": [0, 0.46]}),
                      xaxis2=_fixed({**years, "domain": [0.54, 1], "anchor": "y2"}),
                      yaxis=yaxis(ys_d, (1, 2, 5)), yaxis2={**yaxis(ys_p, (1, 2, 5)), "anchor": "x2"},
@@ -604,7 +604,7 @@ def ilsvrc_by_year() -> dict[str, Any]:
     return {"data": [{"type": "bar", "x": ticks, "y": err, "text": [f"{e}%" for e in err],
                       "marker": {"color": colours}, "textposition": "outside", "cliponaxis": False,
                       "customdata": names, "hovertemplate": "%{customdata}: %{y}% top-5 error<extra></extra>"}],
-            "layout": _layout("ILSVRC classification winners: top-5 error (%)", uniformtext={"minsize": 10},
+            "layout": base_layout("ILSVRC classification winners: top-5 error (%)", uniformtext={"minsize": 10},
                               xaxis={"tickfont": {"size": 10}},
                               yaxis={"title": {"text": "top-5 error, %"}, "range": [0, 32]})}
 
@@ -643,7 +643,7 @@ def accuracy_vs_compute(profiles: list[Profile], metric: str = "macs", log: bool
     frame = Frame(BUBBLE_FRAME["width"], height, BUBBLE_FRAME["margin"])
     unit = "GFLOPs (2 x MACs)" if metric == "flops" else "GMACs (multiply-adds)"
     xaxis = {"title": {"text": unit}, **(_log_axis(xs.lo, xs.hi) if log else {"range": xs.plotly_range()})}
-    layout = _layout("Accuracy vs compute (bubble area = parameters)", height=height,
+    layout = base_layout("Accuracy vs compute (bubble area = parameters)", height=height,
                      annotations=label_annotations(labels, frame, xs, ys),
                      xaxis=_fixed(xaxis),
                      yaxis=_fixed({"title": {"text": "ImageNet top-1 (torchvision V1 weights), %"},
@@ -778,7 +778,7 @@ def roofline(profiles: list[Profile]) -> dict[str, Any]:
                       "text": f"not drawn: {len(left_out)} layer{'s' if len(left_out) > 1 else ''} with no counted FLOPs or bytes "
                               f"({ms:.3g} ms, {100 * ms / total_ms:.1f}% of layer time)"})
     ys = [r["achieved_flops"] for r in drawn] + [bw * lo]
-    layout = _layout(
+    layout = base_layout(
         f"Roofline: {label_of(p)} · {measured_setting(m)}<br><span style='font-size:11px;color:#6b7280'>"
         f"{peak_source(peaks)} · colour: block kind (layer type "
         "outside blocks) · dot area: share of latency</span>",
@@ -845,7 +845,7 @@ def counted_vs_measured(profiles: list[Profile]) -> dict[str, Any]:
     ]
     peak = si(peak_flops, "FLOP/s")
     axis = {"tickangle": -45, "tickfont": {"size": 10}}
-    layout = _layout(
+    layout = base_layout(
         f"Counted vs measured: {'; '.join(settings)}",
         xaxis={**axis, "domain": [0, 0.29]}, xaxis2={**axis, "domain": [0.355, 0.645], "anchor": "y2"},
         xaxis3={**axis, "domain": [0.71, 1], "anchor": "y3"},

@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import functools
 import html
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import ArchvizError
+from ..files import write_atomic
 from ..record import Profile
 from .numbers import grouped, human, pair, printable, shape
 
@@ -390,22 +389,6 @@ class Diagram:
 
     def __repr__(self) -> str:
         return f"<archviz Diagram of {self.profile.model} at {self.level} level>"
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write to a temp file beside `path`, then rename: a failed run leaves the old file intact."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_diagram(profile: Profile, path: Path, level: str = "blocks", **options: Any) -> Path:

@@ -4,18 +4,16 @@
 from __future__ import annotations
 
 import base64
-import json
-import shlex
-import sys
 from pathlib import Path
 from typing import Any
 
 from ..build import shape_text
 from ..catalog import top1_text
 from ..record import Profile
-from . import PACKAGE, TEMPLATES, charts, css
+from . import charts, render_page
 from .colours import page_colours
-from .diagram import svg_text, write_atomic
+from ..files import write_atomic
+from .diagram import svg_text
 from .numbers import grouped, human, layer_cell, printable, shape
 from .summary import field_brief, headline
 from .table import to_csv
@@ -140,11 +138,6 @@ CHART_NOTES = {"chart-depth": (
     "makes. Hover for names and widths.")}
 
 
-def _safe_json(obj: Any) -> str:
-    """JSON safe inside <script>: no '</script>' or '<!--' can close or comment the block."""
-    return json.dumps(obj).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-
-
 def measured_context(p: Profile, i: int) -> dict[str, Any] | None:
     """The "Measured speed" section of one measured model (None when it was not measured): the
     roofline's chart id, the setting in a sentence and the totals as text."""
@@ -174,11 +167,6 @@ def measured_context(p: Profile, i: int) -> dict[str, Any] | None:
 
 
 def render_html(profiles: list[Profile], command: str | None = None) -> str:
-    import jinja2
-    from plotly.offline import get_plotlyjs
-
-    env = jinja2.Environment(loader=jinja2.PackageLoader(PACKAGE, TEMPLATES),
-                             autoescape=jinja2.select_autoescape(["html", "j2"]))
     compare = len(profiles) > 1
     figures = {"chart-depth": charts.macs_params_along_depth(profiles),
                "chart-rf": charts.receptive_field_along_depth(profiles),
@@ -193,17 +181,15 @@ def render_html(profiles: list[Profile], command: str | None = None) -> str:
         else f"{charts.label_of(profiles[0])}: architecture report"
     inputs = sorted({shape_text(p.input_shape) for p in profiles})
     models = [model_context(p, i, c) for i, (p, c) in enumerate(zip(profiles, page_colours(profiles)))]
-    return env.get_template("report.html.j2").render(
-        title=title, models=models,
+    return render_page(
+        "report.html.j2", {**figures, **roofs}, command, title=title, models=models,
         compare=compare, compare_rows=_compare_rows(profiles) if compare else [],
         charts=[{"id": k, "title": CHART_TITLES.get(k, k), "note": CHART_NOTES[k][compare] if k in CHART_NOTES else None}
                 for k in figures], key_columns=KEY_COLUMNS,
-        figures_json=_safe_json({**figures, **roofs}), measured=measured,
+        measured=measured,
         columns=[{"key": k, "title": t, "type": ty, "left": left, "key_column": k in KEY_COLUMNS}
                  for k, t, ty, left in COLUMNS],
-        conventions=profiles[0].conventions, versions=profiles[0].versions, input_text=", ".join(inputs),
-        command=command or " ".join(shlex.quote(a) for a in ["archviz", *sys.argv[1:]]),
-        css=css(), plotly_js=get_plotlyjs())
+        conventions=profiles[0].conventions, versions=profiles[0].versions, input_text=", ".join(inputs))
 
 
 def default_path(profiles: list[Profile]) -> Path:
