@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from .service import input_parts
 from .store import Store, Summary, key_parts
 
 NO_FAMILY = "no family"  # rows whose catalogue entry names none (factory specs, unknown timm modules)
@@ -68,7 +69,7 @@ class AtlasRow:
 # -- building rows ---------------------------------------------------------------------------------
 def _is_default(summary: Summary) -> bool:
     """Stored under the model's default input ('default', or 'default NLC' with a layout)?"""
-    return key_parts(summary.key)[1].partition(" ")[0] == "default"
+    return input_parts(key_parts(summary.key)[1])[0] is None
 
 
 def _is_measured(summary: Summary) -> bool:

@@ -87,6 +87,13 @@ def put_profile(store: Store, name: str, key: str, prof: Profile, versions: dict
     store.put(sorted({key, explicit}), prof, shape_text(prof.input_shape))
 
 
+def input_parts(input_text: str) -> tuple[str | None, str | None]:
+    """A store input text split back into shape and layout: '1x8x100 NLC' -> ('1x8x100', 'NLC');
+    'default' -> (None, None). normalise() maps them to the same text again."""
+    text, _, layout = input_text.partition(" ")
+    return (None if text == "default" else text), (layout or None)
+
+
 def _profile(name: str, input_text: str, on_miss: Callable[[str], None] | None,
              progress: Callable[[str], None] | None = None) -> Profile:
     """Trace the model (this imports torch)."""
@@ -94,8 +101,8 @@ def _profile(name: str, input_text: str, on_miss: Callable[[str], None] | None,
         on_miss(name)
     from .profiler import profile
 
-    text, _, layout = input_text.partition(" ")
-    shape = None if text == "default" else resolve_input(text, layout or None, catalogue_model(name))[0]
+    text, layout = input_parts(input_text)
+    shape = None if text is None else resolve_input(text, layout, catalogue_model(name))[0]
     extra = {"layout": layout} if layout else {}  # only when the shape alone would be read otherwise
     if progress is None:  # the plain call, as before (stand-ins for the profiler take no progress)
         return profile(name, shape, **extra)

@@ -42,13 +42,6 @@ class TaskResult:
         return self.profile_json is not None
 
 
-def shape_and_layout(input_text: str) -> tuple[str | None, str | None]:
-    """The store's input text split back into what get_profile takes: '1x8x100 NLC' ->
-    ('1x8x100', 'NLC'); 'default' -> (None, None). normalise() maps them to the same text again."""
-    text, _, layout = input_text.partition(" ")
-    return (None if text == "default" else text), (layout or None)
-
-
 def prepare_worker() -> None:
     """Once per worker process: one torch thread (N workers on N cores must not oversubscribe), the
     library warnings the CLI hides hidden here too, and the heavy imports done before the first
@@ -71,10 +64,10 @@ def run_task(task: Task) -> TaskResult:
     """Profile one pair without the store (workers never open SQLite: the driver is the one writer).
     Any failure of the model is its one line, as `archviz profile` would print it."""
     from ..errors import ArchvizError, describe
-    from ..service import get_profile
+    from ..service import get_profile, input_parts
 
     began = time.monotonic()
-    shape, layout = shape_and_layout(task.input)
+    shape, layout = input_parts(task.input)
     try:
         prof = get_profile(task.model, shape, use_cache=False, layout=layout)
         text = prof.to_json()
