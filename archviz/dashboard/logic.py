@@ -54,14 +54,19 @@ BUSY = ("The server is busy with other computations ({n} at a time); try again i
 
 
 @contextmanager
-def heavy(blocking: bool = False) -> Iterator[None]:
+def heavy(blocking: bool = False, wait_for_torch: bool = True) -> Iterator[None]:
     """One of the HEAVY_SLOTS, then the torch lock; without a free slot, ArchvizError at once
-    (background work passes blocking=True and waits its turn)."""
+    (background work passes blocking=True and waits its turn). wait_for_torch=False: busy too when
+    the torch lock is held (a size lookup never waits behind a trace)."""
     if not _heavy_slots.acquire(blocking=blocking):
         raise ArchvizError(BUSY.format(n=HEAVY_SLOTS), 1)
     try:
-        with _torch_lock:
+        if not _torch_lock.acquire(blocking=wait_for_torch):
+            raise ArchvizError(BUSY.format(n=HEAVY_SLOTS), 1)
+        try:
             yield
+        finally:
+            _torch_lock.release()
     finally:
         _heavy_slots.release()
 
@@ -180,23 +185,6 @@ def table_rows(p: Profile) -> list[dict[str, Any]]:
 
 
 # ---- the input sizes a model accepts ---------------------------------------------------------
-@contextmanager
-def _no_wait() -> Iterator[None]:
-    """A heavy slot and the torch lock if both are free at once, else ArchvizError (busy): a size
-    lookup never makes a request wait behind a trace."""
-    if not _heavy_slots.acquire(blocking=False):
-        raise ArchvizError(BUSY.format(n=HEAVY_SLOTS), 1)
-    try:
-        if not _torch_lock.acquire(blocking=False):
-            raise ArchvizError(BUSY.format(n=HEAVY_SLOTS), 1)
-        try:
-            yield
-        finally:
-            _torch_lock.release()
-    finally:
-        _heavy_slots.release()
-
-
 def size_limits(model: str) -> Any:
     """The model's smallest input (min_size.MinSize), found once on the meta device and kept; None
     while the server is busy (the lookup never waits) or for a name outside the catalogue."""
@@ -205,7 +193,7 @@ def size_limits(model: str) -> Any:
     if model not in catalogue():
         return None
     try:
-        return min_size.min_input_size(model, lock=_no_wait())
+        return min_size.min_input_size(model, lock=heavy(wait_for_torch=False))
     except ArchvizError:
         return None
 
@@ -243,7 +231,7 @@ def check_model_size(model: str, size: int | None) -> None:
                                f"to {validate.EXPLORER_SIZE.high}")
     if not found.every_size:
         try:
-            with _no_wait():
+            with heavy(wait_for_torch=False):
                 runs = min_size.runs_at(model, size)
         except ArchvizError:
             return
@@ -252,13 +240,21 @@ def check_model_size(model: str, size: int | None) -> None:
                                    f"or its steps (it runs at {found.pixels} px)")
 
 
+def model_and_size(model: Any, size: Any, other_errors: bool = False) -> tuple[list[Any], dict[str, str]]:
+    """The Explorer's model and size as checked values, or per-field messages: a catalogue name, a
+    bounded whole size, and (when no field is bad, `other_errors` counting the caller's) one the
+    model can run at (check_model_size)."""
+    values, errors = field_errors((validate.model_name, "model", model, catalogue()),
+                                  (validate.optional_whole, "size", size, validate.EXPLORER_SIZE))
+    if not errors and not other_errors:
+        _, errors = field_errors((check_model_size, *values))
+    return values, errors
+
+
 def explore(model: Any, size: Any) -> dict[str, Any]:
     """Everything the Explorer shows for one model, or messages (never an exception): `errors`
     names each bad field, `error` says why a valid request still failed."""
-    (model, size), errors = field_errors((validate.model_name, "model", model, catalogue()),
-                                         (validate.optional_whole, "size", size, validate.EXPLORER_SIZE))
-    if not errors:
-        _, errors = field_errors((check_model_size, model, size))
+    (model, size), errors = model_and_size(model, size)
     if errors:
         return {"errors": errors, "error": " ".join(errors.values())}
     try:
@@ -447,11 +443,9 @@ def download(kind: Any, model: Any, size: Any) -> dict[str, Any]:
     """The Explorer model's report HTML, layer CSV or diagram SVG as dcc.Download data
     ({content, filename, type}), or {"error": ...}: the same checks as the Explorer, then the
     stored profile through load (no other tracing path)."""
-    (kind, model, size), errors = field_errors(
-        (validate.choice, "download", kind, DOWNLOADS), (validate.model_name, "model", model, catalogue()),
-        (validate.optional_whole, "size", size, validate.EXPLORER_SIZE))
-    if not errors:
-        _, errors = field_errors((check_model_size, model, size))
+    (kind,), errors = field_errors((validate.choice, "download", kind, DOWNLOADS))
+    (model, size), model_errors = model_and_size(model, size, other_errors=bool(errors))
+    errors.update(model_errors)
     if errors:
         return {"error": " ".join(errors.values())}
     try:
