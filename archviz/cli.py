@@ -328,24 +328,48 @@ def diagram(
     rankdir: Rankdir = typer.Option(Rankdir.TB, "--rankdir", metavar="DIR",
                                     help="TB (top to bottom) or LR (left to right)"),
     fold: bool = typer.Option(True, "--fold/--unfold",
-                              help="Fold consecutive blocks of one type into one xN node, or show them all"),
+                              help="Fold consecutive blocks of one type into one xN node, or open every run"),
+    expand: Optional[str] = typer.Option(None, "--expand", "-e", metavar="NAMES",
+                                         help="Modules to open, comma-separated (e.g. layer3,layer4.0): each "
+                                              "and every group above it, as clicking them in the graph view"),
+    color: str = typer.Option("macs", "--color", "--colour", metavar="FIGURE",
+                              help="Fill by macs, params, activations, rf, depth; or latency, achieved, bound "
+                                   "(from the stored measurement: archviz profile MODEL --measure)"),
+    shapes: bool = typer.Option(False, "--shapes", help="Write tensor shapes on the edges"),
     input: Optional[str] = typer.Option(None, "--input", "-i", metavar="SHAPE", help=INPUT_HELP),
     layout: Optional[str] = typer.Option(None, "--layout", metavar="LAYOUT", help=LAYOUT_HELP),
     quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
 ):
-    """Block diagram of the dataflow graph, exported by FILE's suffix."""
+    """Diagram of the architecture graph (the graph view's folding rule), exported by FILE's suffix."""
     from .progress import stage_reporter
-    from .render.diagram import check_output, write_diagram
+    from .render.diagram import check_output, check_colour, write_diagram
     from .service import get_profile, normalise
 
     name = normalise(model, None)[0]  # the profile's model name, as the default file name
     target = output or Path(f"{name.replace('/', '_').replace(':', '_')}.svg")
-    check_output(target)  # a bad suffix or a missing 'dot' fails before any profiling
+    check_output(target)  # a bad suffix, a missing 'dot' or an unknown colour fails before any profiling
+    measured = check_colour(color)
+    names = [n.strip() for n in (expand or "").split(",") if n.strip()]
     with stage_reporter(quiet) as report:
-        prof = get_profile(model, input, progress=report, layout=layout)
+        prof = _measured_or_plain(model, input, layout, report) if measured else \
+            get_profile(model, input, progress=report, layout=layout)
         report("rendering")
-        written = write_diagram(prof, target, level.value, rankdir=rankdir.value, fold=fold)
+        written = write_diagram(prof, target, level.value, rankdir=rankdir.value, fold=fold, expand=names,
+                                colour=color, shapes=shapes)
     print(written)
+
+
+def _measured_or_plain(model: str, input: Optional[str], layout: Optional[str], report):
+    """The stored measured profile for a measured overlay; never a new measurement (that is
+    `archviz profile MODEL --measure`, with its own options)."""
+    from .render.numbers import printable
+    from .service import get_measured_profile
+
+    prof = get_measured_profile(model, input, layout=layout, progress=report, lookup_only=True)
+    if prof is None:
+        raise ArchvizError(f"no stored measurement of {printable(model)} for a measured colour: run "
+                           f"archviz profile {printable(model)} --measure first", 2)
+    return prof
 
 
 @app.command()

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from math import prod
 from typing import Any
 
@@ -59,23 +59,34 @@ def gb(n: float) -> str:
 
 @dataclass
 class PeakMeter:
-    """Live and peak bytes of the tensors an operator run creates (views share their base's bytes;
-    0-dim tensors, a few bytes each, are left out: a traced run makes them for the sizes it reads,
-    so leaving them out makes a traced and a plain run measure the same)."""
+    """Live and peak bytes of the storages an operator run creates, each storage counted once: views
+    share their base's bytes, and an in-place op (`relu_`) returns a tensor whose storage is already
+    live, so it adds nothing. 0-dim tensors, a few bytes each, are left out: a traced run makes them
+    for the sizes it reads, so leaving them out makes a traced and a plain run measure the same."""
 
     live: int = 0
     peak: int = 0
+    _holders: dict[int, list[int]] = field(default_factory=dict)  # storage key -> [tensors, bytes]
 
     def add(self, tensor: Any) -> None:
         if tensor._is_view() or tensor.dim() == 0:
             return
-        n = tensor.untyped_storage().nbytes()
-        self.live += n
-        self.peak = max(self.peak, self.live)
-        weakref.finalize(tensor, self._free, n)
+        storage = tensor.untyped_storage()
+        key = storage._cdata  # the StorageImpl's address: one key per storage while it lives
+        held = self._holders.get(key)
+        if held is None:
+            held = self._holders[key] = [0, storage.nbytes()]
+            self.live += held[1]
+            self.peak = max(self.peak, self.live)
+        held[0] += 1
+        weakref.finalize(tensor, self._release, key)
 
-    def _free(self, n: int) -> None:
-        self.live -= n
+    def _release(self, key: int) -> None:
+        held = self._holders[key]
+        held[0] -= 1
+        if held[0] == 0:
+            self.live -= held[1]
+            del self._holders[key]
 
 
 def meta_activation_peak(model: Any, input_shape: list[int]) -> int | None:

@@ -10,10 +10,11 @@ from typing import Any
 from ..build import shape_text
 from ..catalog import top1_text
 from ..record import Profile
-from . import charts, render_page
+from . import charts, render_page, script_json
 from .colours import page_colours
 from ..files import write_atomic
-from .diagram import svg_text
+from .graph import Graph
+from .graph.widget import css as graph_css, page_data, scripts as graph_scripts, static_svg
 from .numbers import grouped, human, layer_cell, printable, shape
 from .summary import field_brief, headline
 from .table import to_csv
@@ -89,12 +90,15 @@ def csv_link(p: Profile) -> dict[str, str]:
     return {"href": f"data:text/csv;base64,{data}", "name": f"{safe}-layers.csv"}
 
 
-def model_context(p: Profile, i: int, colour: str, with_svg: bool = True) -> dict[str, Any]:
+def model_context(p: Profile, i: int, colour: str, graph: Graph | None = None,
+                  doms: dict | None = None) -> dict[str, Any]:
+    """One model's part of a page; `graph` given, its graph view's first state drawn statically
+    (what shows before the script lays it out, and where scripts do not run)."""
     cat = p.catalog or {}
     return {
         "model": p.model, "label": charts.label_of(p), "colour": colour, "anchor": f"m{i}",
         "cards": _cards(p), "history": cat.get("history"), "published": cat.get("published"),
-        "svg": svg_text(p) if with_svg else "", "notes": _notes(p), "csv": csv_link(p),
+        "svg": static_svg(graph, graph.expanded(), doms) if graph else "", "notes": _notes(p), "csv": csv_link(p),
         "rows": [[_cell(c, r[c], r["level"]) for c, *_ in COLUMNS] for r in p.layers],
     }
 
@@ -180,7 +184,10 @@ def render_html(profiles: list[Profile], command: str | None = None) -> str:
     title = ("Comparison: " + " vs ".join(charts.label_of(p) for p in profiles)) if compare \
         else f"{charts.label_of(profiles[0])}: architecture report"
     inputs = sorted({shape_text(p.input_shape) for p in profiles})
-    models = [model_context(p, i, c) for i, (p, c) in enumerate(zip(profiles, page_colours(profiles)))]
+    graphs = [Graph(p) for p in profiles]
+    graph_page = page_data(graphs)
+    models = [model_context(p, i, c, g, graph_page["domains"])
+              for i, (p, c, g) in enumerate(zip(profiles, page_colours(profiles), graphs))]
     return render_page(
         "report.html.j2", {**figures, **roofs}, command, title=title, models=models,
         compare=compare, compare_rows=_compare_rows(profiles) if compare else [],
@@ -189,7 +196,8 @@ def render_html(profiles: list[Profile], command: str | None = None) -> str:
         measured=measured,
         columns=[{"key": k, "title": t, "type": ty, "left": left, "key_column": k in KEY_COLUMNS}
                  for k, t, ty, left in COLUMNS],
-        conventions=profiles[0].conventions, versions=profiles[0].versions, input_text=", ".join(inputs))
+        conventions=profiles[0].conventions, versions=profiles[0].versions, input_text=", ".join(inputs),
+        graph_js=graph_scripts(), graph_css=graph_css(), graphs_json=script_json(graph_page))
 
 
 def default_path(profiles: list[Profile]) -> Path:
