@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from archviz.render.report import write_report
-from browser import console_errors, make_driver, requested_urls
+from browser import console_errors, make_driver, requested_urls, wait_for
 from conftest import FIXTURES, run_cli
 
 pytestmark = pytest.mark.browser
@@ -49,7 +49,8 @@ def test_vgg16_report_in_chromium(driver, history_profiles, tmp_path, artifacts)
     path = write_report([history_profiles["vgg16"]], tmp_path / "vgg16.html")
     load(driver, path)
     assert_clean_offline(driver)
-    assert driver.execute_script("return document.querySelector('#diagram svg') !== null")
+    wait_for(driver, "return document.querySelector('#graph-0').dataset.renders")
+    assert driver.execute_script("return document.querySelector('#graph-0 .avg-canvas svg') !== null")
     before = first_names(driver)
     macs_header = driver.find_elements("css selector", "#layers-0 th")[4]
     macs_header.click()
@@ -118,12 +119,18 @@ def test_comparison_report_in_chromium(driver, history_profiles, tmp_path, artif
     assert names[1:] == ["VGG-16", "ResNet-50", "DenseNet-121"]
     traces = driver.execute_script("return document.getElementById('chart-rf').data.length")
     assert traces == 6  # receptive field (left panel) + feature-map height (right panel) per model
-    diagrams = driver.execute_script("return Array.from(document.querySelectorAll('.diagrams .diagram svg'))"
-                                     ".map(s => s.getBoundingClientRect().width)")
-    assert len(diagrams) == 3 and all(w > 200 for w in diagrams)  # side by side, scaled to fit
-    tops = driver.execute_script("return Array.from(document.querySelectorAll('.diagram-cell'))"
-                                 ".map(c => Math.round(c.getBoundingClientRect().top))")
-    assert len(set(tops)) == 1  # one row at 1400 px
+    wait_for(driver, "return [0, 1, 2].every(i => document.getElementById('graph-' + i).dataset.renders)")
+    canvases = driver.execute_script("return [0, 1, 2].map(i => document.querySelector('#graph-' + i + ' .avg-canvas')"
+                                     ".getBoundingClientRect().width)")
+    assert len(canvases) == 3 and all(w > 800 for w in canvases)  # each graph the page width, less its panel
+    # readable: no node title drawn smaller than 9 px high
+    heights = driver.execute_script("return [...document.querySelectorAll('.avg-canvas svg g.node text')]"
+                                    ".map(t => t.getBoundingClientRect().height)")
+    assert heights and min(heights) >= 9
+    # one colour scale for the three: each view's MACs range is the page's, from the smallest
+    # node of any model to the largest (VGG-16 itself, 15,489,966,592 MACs)
+    doms = driver.execute_script("return [0, 1, 2].map(i => document.getElementById('graph-' + i).archvizGraph.doms.macs)")
+    assert doms[0] == doms[1] == doms[2] and doms[0][1] == profiles[0].totals["macs"]
     # DenseNet's Block column is whole at 1400 px: no sideways scrolling to reach it
     wrap = driver.execute_script("const w = document.querySelector('#layers-2').parentElement;"
                                  "return [w.scrollWidth, w.clientWidth]")

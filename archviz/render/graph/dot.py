@@ -7,6 +7,7 @@ user text; every label is made by labels.py with user text escaped."""
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from ..numbers import printable, shape
@@ -23,9 +24,9 @@ BIG_ATTRS = 'nslimit=0.5; nslimit1=0.5; mclimit=0.5; splines=line;'
 
 
 def quoted(text: str) -> str:
-    """A quoted DOT string of plain text (ids and shapes are ours; printable() and the escapes
-    keep anything else inert)."""
-    return '"' + printable(text).replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """A quoted DOT string of user text: controls shown as escapes, entities escaped (dot decodes
+    them in labels), backslashes doubled (no \\N or \\G expands) and quotes escaped."""
+    return '"' + html.escape(printable(text), quote=False).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def node_statement(tree: Tree, nid: int, labels: list[str], colour: str, doms: dict, input_size: float,
