@@ -42,6 +42,20 @@ def field_columns(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+class DataflowGraph(list):
+    """`Profile.graph`: the traced dataflow graph, a list of op records (JSON as a plain list).
+    Called, `p.graph()`, it is the interactive architecture graph (open groups in place, overlays,
+    search, export) shown inline in a notebook; `.save(path, expand=[...], colour="macs")` draws
+    a chosen state to a file."""
+
+    profile: "Profile | None" = None
+
+    def __call__(self):
+        from .render.graph.widget import GraphWidget
+
+        return GraphWidget(self.profile)
+
+
 @dataclass(repr=False)
 class Profile:
     """Everything archviz knows about one model at one input shape."""
@@ -63,6 +77,8 @@ class Profile:
     schema: int = SCHEMA_VERSION
 
     def __post_init__(self) -> None:
+        self.graph = DataflowGraph(self.graph)
+        self.graph.profile = self
         if not self.layout:
             from .build import rank_layout
 

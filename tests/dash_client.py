@@ -85,13 +85,13 @@ def history_inputs(metric="macs", scale="log", variants=None) -> dict[str, objec
 
 
 EXPLORER_OUTPUT = ("..ex-message.children...ex-model-msg.children...ex-size-msg.children...ex-headline.children..."
-                   "ex-diagram.srcDoc...ex-diagram.style...ex-depth.figure...ex-rf.figure...ex-channels.figure..."
+                   "ex-graph-data.data...ex-graph.style...ex-depth.figure...ex-rf.figure...ex-channels.figure..."
                    "ex-share.figure...ex-table.data...ex-roofline.figure...ex-size-hint.children...ex-results.style..."
                    "ex-placeholder.children...ex-url.search...ex-roofline.style..")
 HISTORY_MEASURED_OUTPUT = "..hist-measure-status.children...hist-measured.figure...hist-measure-poll.disabled.."
 COMPARE_OUTPUT = ("..cmp-message.children...cmp-table.data...cmp-table.columns...cmp-depth.figure...cmp-rf.figure..."
                   "cmp-channels.figure...cmp-share.figure...cmp-results.style...cmp-table-box.style..."
-                  "cmp-placeholder.children...cmp-url.search..")
+                  "cmp-placeholder.children...cmp-url.search...cmp-graph-data.data..")
 # The State their callbacks read: the address bar, and the link's raw values (used on a first draw only).
 URL_STATE = {HISTORY_OUTPUT: [("url", "search")], EXPLORER_OUTPUT: [("url", "search"), ("ex-url-state", "data")],
              COMPARE_OUTPUT: [("url", "search"), ("cmp-url-state", "data")]}

@@ -31,7 +31,9 @@ def test_history_figures_carry_computed_depths(history_profiles):
 def test_explore_and_bad_inputs(history_profiles):
     r = logic.explore("resnet18", None)
     assert r["profile"].totals["params"] == 11_689_512
-    assert r["svg"].startswith("<svg") and len(r["rows"]) == len(r["profile"].layers)
+    graph = r["graph"]["graphs"][0]
+    assert graph["model"] == r["profile"].model and len(r["rows"]) == len(r["profile"].layers)
+    assert {n["row"] for n in graph["nodes"] if n["row"]} | set(graph["absorbed"]) == {row["name"] for row in r["rows"]}
     assert "error" in logic.explore("resnet18", 8)           # out of range
     assert "error" in logic.explore("resnt18", None)         # unknown name
     assert "closest" in logic.explore("resnt18", None)["error"]

@@ -14,7 +14,7 @@ from archviz.render.graph import Graph
 from archviz.render.report import write_report
 from browser import console_errors, make_driver, requested_urls, wait_for
 
-pytestmark = pytest.mark.browser
+
 SVG = "{http://www.w3.org/2000/svg}"
 
 
@@ -58,6 +58,7 @@ def node_text(driver, nid: int, i: int = 0) -> str:
                                  "return g ? g.textContent : null")
 
 
+@pytest.mark.browser
 def test_resnet50_stage_expands_into_blocks_each_with_its_own_add(driver, history_profiles, tmp_path):
     p = history_profiles["resnet50"]
     g = Graph(p)
@@ -82,6 +83,7 @@ def test_resnet50_stage_expands_into_blocks_each_with_its_own_add(driver, histor
     assert not [u for u in requested_urls(driver) if u.startswith("http")]  # offline: no CDN
 
 
+@pytest.mark.browser
 def test_bottleneck_expands_into_its_layers(driver, history_profiles, tmp_path):
     p = history_profiles["resnet50"]
     g = Graph(p)
@@ -100,6 +102,7 @@ def test_bottleneck_expands_into_its_layers(driver, history_profiles, tmp_path):
     assert f"s{block}" not in shown(driver, "g.node")  # open: the add is drawn once, as itself
 
 
+@pytest.mark.browser
 def test_latency_overlay_on_a_measured_profile(driver, history_profiles, tmp_path):
     from synthetic_measure import synthetic_measure
 
@@ -129,6 +132,7 @@ def test_latency_overlay_on_a_measured_profile(driver, history_profiles, tmp_pat
     assert "latency (ms)" in legend and "log scale" in legend
 
 
+@pytest.mark.browser
 def test_search_lands_on_a_dense_layer_and_svg_export(driver, history_profiles, tmp_path):
     p = history_profiles["densenet121"]
     g = Graph(p)
@@ -156,6 +160,7 @@ def test_search_lands_on_a_dense_layer_and_svg_export(driver, history_profiles, 
     assert f"n{target}" in ids and f"c{g.find('features.denseblock3')}" in ids
 
 
+@pytest.mark.browser
 def test_a_table_row_selects_its_node(driver, history_profiles, tmp_path):
     p = history_profiles["vgg16"]
     g = Graph(p)
@@ -169,6 +174,7 @@ def test_a_table_row_selects_its_node(driver, history_profiles, tmp_path):
         "features[0–4]", "features[5–9]", "features[10–16]", "features[17–23]", "features[24–30]"]
 
 
+@pytest.mark.browser
 def test_every_densenet121_module_can_be_reached(driver, history_profiles, tmp_path):
     p = history_profiles["densenet121"]
     g = Graph(p)
@@ -187,6 +193,7 @@ def test_every_densenet121_module_can_be_reached(driver, history_profiles, tmp_p
     assert missing == [] and len(p.layers) == 433
 
 
+@pytest.mark.browser
 @pytest.mark.parametrize("model,expand", [
     ("resnet50", ["layer1", "layer2.0"]), ("googlenet", ["inception3a"]), ("densenet121", ["features.denseblock1"]),
     ("vgg16", ["features"]),
@@ -199,3 +206,26 @@ def test_browser_dot_equals_python_dot(driver, history_profiles, tmp_path, model
     js = driver.execute_script(f"const v = {view_js()}; v.expanded = new Set(arguments[0]); v.colour = 'macs'; "
                                "return v.dot()", sorted(state))
     assert js == g.dot(state, "macs")
+
+
+@pytest.mark.browser
+def test_notebook_output_mounts_the_live_view(driver, history_profiles, tmp_path):
+    """A notebook's `_repr_html_` (as an exported notebook holds it) brings the whole view: scripts
+    inline, the static first state replaced by the live one, no scroll box clipping it."""
+    p = history_profiles["resnet18"]
+    page = tmp_path / "nb.html"
+    page.write_text(f"<!DOCTYPE html><html><body>{p._repr_html_()}</body></html>")
+    driver.get(page.as_uri())
+    wait_for(driver, "const g = document.querySelector('.avg'); return g && g.dataset.renders")
+    assert driver.execute_script("return document.querySelectorAll('.avg .avg-canvas svg g.node.folded').length") == 4
+    assert console_errors(driver) == []
+
+
+def test_graph_widget_saves_a_chosen_state(history_profiles, tmp_path):
+    p = history_profiles["resnet50"]
+    out = p.graph().save(tmp_path / "r50.svg", expand=["layer1"], colour="params")
+    svg = out.read_text()
+    root = ET.fromstring(svg)
+    sats = [g for g in root.iter(f"{SVG}g") if "satellite" in (g.get("class") or "")]
+    assert len(sats) == 3  # layer1's three bottlenecks, each its own add
+    assert "fill = parameters" in svg

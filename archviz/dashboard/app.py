@@ -29,10 +29,7 @@ CHANNELS_STYLE = {"height": "480px"}  # block labels above, the legend below
 ROOFLINE_STYLE = {"height": "560px"}
 NOT_MEASURED_STYLE = {"height": "200px"}  # the roofline's box while it only says how to measure
 PAGE_SIZE = 25
-DIAGRAM_STYLE = {"width": "100%", "height": "760px", "border": "0"}
-NO_DIAGRAM_STYLE = {**DIAGRAM_STYLE, "height": "60px"}
-NO_DIAGRAM = ('<p style="font: 14px DejaVu Sans, Arial, sans-serif; color: #6b7280">'
-              "No diagram: see the message above.</p>")
+GRAPH_HOST_STYLE = {"minHeight": "480px"}  # the graph view (archviz-graph.js) mounts here
 HIDDEN = {"display": "none"}
 SHOWN: dict[str, str] = {}
 TEXT_LEFT = ("name", "type", "output_shape", "block")  # text columns read left to right
@@ -169,8 +166,14 @@ def explorer_page(names: list[str], query: dict[str, str] | None = None) -> html
 def explorer_results() -> list[html.Section]:
     """The Explorer's diagram, charts, speed and layer table (hidden together when there is no profile)."""
     return [
-        html.Section([html.H2("Block diagram"),
-                      dcc.Loading(html.Iframe(id="ex-diagram", style=DIAGRAM_STYLE))]),
+        html.Section([html.H2("Architecture graph"),
+                      html.P("Click a group to open it in place (a double border is a folded run of ×N blocks, each "
+                             "with its own merge); click an open group's frame to close it. Search opens the graph "
+                             "down to a module; a node's figures show beside it, and a selected node highlights its "
+                             "row in the layer table (a clicked row, its node).", className="muted"),
+                      dcc.Store(id="ex-graph-data"), dcc.Store(id="ex-graph-selected"),
+                      dcc.Store(id="ex-graph-mounted"), dcc.Store(id="ex-graph-row"),
+                      html.Div(id="ex-graph", className="graph-host", style=GRAPH_HOST_STYLE)]),
         html.Section([html.H2("Charts"), html.P("Click a point to highlight its layer in the table.", className="muted"),
                       dcc.Loading([dcc.Graph(id="ex-depth", config=GRAPH_CONFIG, style=GRAPH_STYLE),
                                    dcc.Graph(id="ex-rf", config=GRAPH_CONFIG, style=GRAPH_STYLE),
@@ -221,7 +224,11 @@ def compare_page(names: list[str], query: dict[str, str] | None = None) -> html.
                                        style_cell_conditional=[{"if": {"column_id": "model"}, "textAlign": "left"}],
                                        style_header={"fontWeight": "600", "backgroundColor": "#eef2f8"},
                                        style_table={"overflowX": "auto"}), id="cmp-table-box")])]),
-        html.Section([dcc.Loading([dcc.Graph(id="cmp-depth", config=GRAPH_CONFIG, style=GRAPH_STYLE),
+        html.Section([html.H2("Architecture graphs"),
+                      html.P("One graph view per model, all on one colour scale.", className="muted"),
+                      dcc.Store(id="cmp-graph-data"), dcc.Store(id="cmp-graph-mounted"),
+                      html.Div(id="cmp-graph", className="graph-host"),
+                      dcc.Loading([dcc.Graph(id="cmp-depth", config=GRAPH_CONFIG, style=GRAPH_STYLE),
                                    dcc.Graph(id="cmp-rf", config=GRAPH_CONFIG, style=GRAPH_STYLE),
                                    dcc.Graph(id="cmp-channels", config=GRAPH_CONFIG, style=CHANNELS_STYLE),
                                    dcc.Graph(id="cmp-share", config=GRAPH_CONFIG, style=GRAPH_STYLE)])],
@@ -361,7 +368,7 @@ def create_app(names: list[str] | None = None) -> Dash:
 
     @app.callback(Output("ex-message", "children"), Output("ex-model-msg", "children"),
                   Output("ex-size-msg", "children"), Output("ex-headline", "children"),
-                  Output("ex-diagram", "srcDoc"), Output("ex-diagram", "style"),
+                  Output("ex-graph-data", "data"), Output("ex-graph", "style"),
                   Output("ex-depth", "figure"), Output("ex-rf", "figure"), Output("ex-channels", "figure"),
                   Output("ex-share", "figure"), Output("ex-table", "data"), Output("ex-roofline", "figure"),
                   Output("ex-size-hint", "children"), Output("ex-results", "style"),
@@ -378,11 +385,11 @@ def create_app(names: list[str] | None = None) -> Dash:
         if "profile" not in r:
             todo = ("Fix the marked field above: the block diagram, charts and layer table appear here."
                     if errors else "No profile to show: see the message above, then pick a model or size again.")
-            return (None if errors else message(r["error"]), *fields, None, NO_DIAGRAM, NO_DIAGRAM_STYLE,
+            return (None if errors else message(r["error"]), *fields, None, None, HIDDEN,
                     EMPTY, EMPTY, EMPTY, EMPTY, [], EMPTY, state[0], HIDDEN, placeholder(todo), state[1],
                     NOT_MEASURED_STYLE)
         colour = (r["history"] or {}).get("colour", "#1f6feb")
-        return (None, *fields, cards(r["headline"], colour), r["svg"], DIAGRAM_STYLE, r["depth_fig"],
+        return (None, *fields, cards(r["headline"], colour), r["graph"], GRAPH_HOST_STYLE, r["depth_fig"],
                 r["rf_fig"], r["channels_fig"], r["share_fig"], r["rows"], r["roofline_fig"], state[0], SHOWN,
                 None, state[1], ROOFLINE_STYLE if r["measured"] else NOT_MEASURED_STYLE)
 
@@ -403,33 +410,43 @@ def create_app(names: list[str] | None = None) -> Dash:
     @app.callback(Output("ex-table", "style_data_conditional"), Output("ex-selected", "children"),
                   Output("ex-table", "page_current"),
                   Input("ex-depth", "clickData"), Input("ex-rf", "clickData"), Input("ex-channels", "clickData"),
-                  Input("ex-roofline", "clickData"), State("ex-table", "data"))
+                  Input("ex-roofline", "clickData"), Input("ex-graph-selected", "data"), State("ex-table", "data"))
     @guarded(3, message_slot=False)
-    def highlight(click_depth, click_rf, click_channels, click_roofline, rows):
+    def highlight(click_depth, click_rf, click_channels, click_roofline, click_graph, rows):
+        """A chart point or a graph node (sent as a chart click would be) -> its table row."""
         from dash import ctx
 
-        click = {"ex-rf": click_rf, "ex-channels": click_channels,
-                 "ex-roofline": click_roofline}.get(ctx.triggered_id, click_depth)
+        click = {"ex-rf": click_rf, "ex-channels": click_channels, "ex-roofline": click_roofline,
+                 "ex-graph-selected": click_graph}.get(ctx.triggered_id, click_depth)
         style, name = logic.highlight_style(click)
         page = logic.page_of(rows, name, PAGE_SIZE)
         return INDENT_STYLES + style, (f"Highlighted: {name}" if name else ""), page
 
+    # The graph view runs in the browser (assets/graph): mounted from the data, linked to the table.
+    app.clientside_callback("function (page) { return window.archvizMount('ex-graph', page, 'ex-graph-selected'); }",
+                            Output("ex-graph-mounted", "data"), Input("ex-graph-data", "data"))
+    app.clientside_callback("function (cell, rows) { return window.archvizSelectRow('ex-graph', cell, rows); }",
+                            Output("ex-graph-row", "data"), Input("ex-table", "active_cell"),
+                            State("ex-table", "derived_viewport_data"))
+    app.clientside_callback("function (page) { return window.archvizMount('cmp-graph', page, null); }",
+                            Output("cmp-graph-mounted", "data"), Input("cmp-graph-data", "data"))
+
     @app.callback(Output("cmp-message", "children"), Output("cmp-table", "data"), Output("cmp-table", "columns"),
                   Output("cmp-depth", "figure"), Output("cmp-rf", "figure"), Output("cmp-channels", "figure"),
                   Output("cmp-share", "figure"), Output("cmp-results", "style"), Output("cmp-table-box", "style"),
-                  Output("cmp-placeholder", "children"), Output("cmp-url", "search"),
+                  Output("cmp-placeholder", "children"), Output("cmp-url", "search"), Output("cmp-graph-data", "data"),
                   Input("cmp-models", "value"), State("url", "search"), State("cmp-url-state", "data"))
-    @guarded(11)
+    @guarded(12)
     def compare(models, search, linked):
         (models,) = first_draw(linked, models=models)
         r = logic.compare(models)
         url = same_or(url_search({"models": models if isinstance(models, list) else None}), search)
         if "error" in r:
             todo = placeholder("The comparison table and charts appear here once two to four models are picked.")
-            return (message(r["error"]), [], [], EMPTY, EMPTY, EMPTY, EMPTY, HIDDEN, HIDDEN, todo, url)
+            return (message(r["error"]), [], [], EMPTY, EMPTY, EMPTY, EMPTY, HIDDEN, HIDDEN, todo, url, None)
         cols = [{"name": k, "id": k} for k in r["rows"][0]]
         return (None, r["rows"], cols, r["depth_fig"], r["rf_fig"], r["channels_fig"], r["share_fig"], SHOWN,
-                SHOWN, None, url)
+                SHOWN, None, url, r["graph"])
 
     @app.callback(Output("cmp-models", "options"), Input("cmp-models", "value"))
     @guarded(1, message_slot=False)

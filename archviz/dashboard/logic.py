@@ -4,7 +4,6 @@ Each returns data for the page: plotly figure dicts, table rows, message strings
 
 from __future__ import annotations
 
-import html
 import threading
 from contextlib import contextmanager
 from functools import lru_cache
@@ -261,18 +260,21 @@ def explore(model: Any, size: Any) -> dict[str, Any]:
         p = load(model, size)
     except ArchvizError as exc:
         return {"errors": {}, "error": str(exc)}
-    from ..render.diagram import svg_text
-
-    try:
-        svg = svg_text(p)
-    except ArchvizError as exc:
-        svg = f"<p>{html.escape(str(exc))}</p>"
     measured = measured_profile(model, size)
-    return {"profile": p, "headline": headline(p), "svg": svg, "rows": table_rows(p), "errors": {},
+    return {"profile": p, "headline": headline(p), "graph": graph_page([measured or p]), "rows": table_rows(p),
+            "errors": {},
             "depth_fig": charts.macs_params_along_depth([p]), "rf_fig": charts.receptive_field_along_depth([p]),
             "channels_fig": charts.channels_along_depth([p]), "share_fig": charts.share_by_type([p]),
             "roofline_fig": charts.roofline([measured or p]), "measured": measured is not None,
             "history": history_info(p.model)}
+
+
+def graph_page(profiles: list[Profile]) -> dict[str, Any]:
+    """The graph view's data for the browser: each model's tree, one colour scale for all."""
+    from ..render.graph import Graph
+    from ..render.graph.widget import page_data
+
+    return page_data([Graph(p) for p in profiles])
 
 
 # ---- measured speed (issue 13) -------------------------------------------------------------
@@ -430,7 +432,7 @@ def compare(models: Any) -> dict[str, Any]:
                      "receptive field": field_brief(t)[0], "stride": field_brief(t)[1],
                      "blocks": len(p.top_blocks()),
                      "top-1": top1_text((p.catalog or {}).get("published"))})
-    return {"rows": rows, "depth_fig": charts.macs_params_along_depth(profiles),
+    return {"rows": rows, "graph": graph_page(profiles), "depth_fig": charts.macs_params_along_depth(profiles),
             "rf_fig": charts.receptive_field_along_depth(profiles),
             "channels_fig": charts.channels_along_depth(profiles), "share_fig": charts.share_by_type(profiles)}
 

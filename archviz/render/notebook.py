@@ -43,13 +43,10 @@ def layer_table(p: Profile, depth: int = TABLE_DEPTH, max_rows: int = MAX_ROWS) 
 
 
 def _diagram(p: Profile) -> str:
-    from ..errors import ArchvizError
-    from .diagram import svg_text
+    """The interactive graph view (its first state drawn statically until the script runs)."""
+    from .graph.widget import notebook_html
 
-    try:
-        return f'<div style="max-height:600px;overflow:auto;margin:8px 0">{svg_text(p)}</div>'
-    except ArchvizError as exc:  # graphviz's dot missing: say so, keep the rest
-        return f'<div style="color:#8a1c1c">{html.escape(str(exc))}</div>'
+    return notebook_html(p)
 
 
 def profile_html(p: Profile) -> str:
@@ -59,4 +56,4 @@ def profile_html(p: Profile) -> str:
             f'<div style="font-size:15px;font-weight:600;margin-bottom:6px">{e(title)}</div>'
             f"<div>{_cards(p)}</div>{_diagram(p)}{layer_table(p)}"
             f'<div style="font-size:11px;color:#57606a;margin-top:4px">MACs: one multiply-add = 1 (fvcore); '
-            f"FLOPs = 2 × MACs. p.diagram(), p.table, p.to_csv(), archviz.report(p).</div></div>")
+            f"FLOPs = 2 × MACs. p.graph(), p.diagram(), p.table, p.to_csv(), archviz.report(p).</div></div>")

@@ -205,12 +205,10 @@
       this.level.addEventListener("change", () => this.setLevel(this.level.value));
       const expandAll = el("button", {type: "button", class: "avg-expand-all"}, "Expand all");
       expandAll.addEventListener("click", () => { this.level.value = "all"; this.setLevel("all"); });
-      const collapse = el("button", {type: "button", class: "avg-collapse"}, "Stage view");
-      collapse.addEventListener("click", () => { this.level.value = "initial"; this.setLevel("initial"); });
       this.colourSel = el("select", {class: "avg-colour", "aria-label": "colour by"});
       for (const [k, o] of Object.entries(d.style.overlays)) {
         if (d.style.measured_overlays.includes(k) && !d.measured) continue;
-        this.colourSel.appendChild(el("option", {value: k}, o[0]));
+        this.colourSel.appendChild(el("option", {value: k}, o[0].split(" (")[0]));
       }
       this.colourSel.value = this.colour;
       this.colourSel.addEventListener("change", () => { this.colour = this.colourSel.value; this.render(); });
@@ -234,7 +232,7 @@
       const lab = (t, c) => { const l = el("label", {class: "avg-field"}); l.append(t + " ", c); return l; };
       const zoom = el("span", {class: "avg-zoom"}); zoom.append(zoomOut, zoomFit, zoomIn);
       const exp = el("span", {class: "avg-export"}); exp.append("export ", svgBtn, pngBtn);
-      bar.append(this.search, list, lab("show", this.level), expandAll, collapse, lab("colour by", this.colourSel),
+      bar.append(this.search, list, lab("show", this.level), expandAll, lab("colour by", this.colourSel),
         lab("flow", this.dirSel), shapesLabel, zoom, exp);
       this.canvas = el("div", {class: "avg-canvas", tabindex: "0"});
       this.panel = el("aside", {class: "avg-panel", "aria-live": "polite"});

@@ -12,7 +12,6 @@ from typing import Any, Iterable
 
 from .. import ASSETS, script_json
 from ...errors import ArchvizError
-from ...files import write_atomic
 from ...record import Profile
 from . import Graph, page_domains
 
@@ -80,17 +79,18 @@ class GraphWidget:
     def _repr_html_(self) -> str:
         return notebook_html(self.profile)
 
-    def dot(self, level: str | int = "initial", expand: Iterable[str] = (), colour: str = "macs", **options: Any) -> str:
-        return self.graph.dot(self.graph.expanded(level, expand), colour, **options)
+    def dot(self, level: str = "blocks", expand: Iterable[str] = (), colour: str = "macs", **options: Any) -> str:
+        """The DOT of a state: `level` blocks (the stage view) or layers (all open), plus `expand`."""
+        from ..diagram import digraph_source
 
-    def save(self, path: str | Path, level: str | int = "initial", expand: Iterable[str] = (),
+        return digraph_source(self.profile, level, expand=expand, colour=colour, **options)
+
+    def save(self, path: str | Path, level: str = "blocks", expand: Iterable[str] = (),
              colour: str = "macs", **options: Any) -> Path:
-        from ..diagram import check_output, render_bytes
+        """That state drawn to .svg, .png, .pdf or .dot (atomically), as `archviz diagram` does."""
+        from ..diagram import write_diagram
 
-        target = Path(path)
-        fmt = check_output(target)
-        write_atomic(target, render_bytes(_source(self.dot(level, expand, colour, **options)), fmt))
-        return target
+        return write_diagram(self.profile, Path(path), level, expand=expand, colour=colour, **options)
 
     def __repr__(self) -> str:
         return f"<archviz GraphWidget of {html.escape(self.profile.model)}>"
