@@ -71,6 +71,11 @@ def test_densenet121_has_4_folded_dense_blocks_and_3_transitions(history_profile
     assert [int(t.split("×")[1].split()[0]) for t in runs] == [6, 12, 24, 16]
     assert all("concats, each block its own" in t for t in runs)
     assert len(nodes(svg, "transition")) == 3
+    # the l-th layer of a dense block concatenates the block's input and the l - 1 maps before it
+    # (Huang et al. 2017, eq. 2): denselayer24 joins 24 tensors
+    opened = svg_text(history_profiles["densenet121"], expand=["features.denseblock3"])
+    layer24 = next(g for g in nodes(opened, "dense-layer") if "denselayer24" in texts_of(g))
+    assert "C concat of 24 inputs" in texts_of(layer24)
 
 
 def test_vgg16_features_are_five_stages(history_profiles):

@@ -196,7 +196,7 @@ class Assembler:
                 "i": op.index, "op": op.kind.split("::")[-1], "cat": category(op, len(derived)),
                 "scope": op.scope, "in": [self.ga.producer.get(v, -1) for v in derived],
                 "shape": self.trace.shapes.get(out) if out else None, "macs": _num(op.macs),
-                "attrs": {k: v for k, v in op.attrs.items() if k in ("kernel", "stride", "padding", "dilation")},
+                "attrs": {k: v for k, v in op.attrs.items() if k in ("kernel", "stride", "padding", "dilation", "groups")},
                 **field_json(self.field_of(out)), "depth": self.ga.depth.get(out) if out else None,
                 "block": self.outer_block(op.scope) if op.scope else None,
                 "merge": MERGE_OPS.get(op.kind) if len(derived) >= 2 else None,

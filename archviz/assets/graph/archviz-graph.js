@@ -179,6 +179,7 @@
       this.zoom = null;  // null: fit the width
       this.selected = null;
       this.renders = 0;
+      this.mountedAt = performance.now();
       this.build();
       this.ready = this.render();
     }
@@ -311,6 +312,7 @@
         this.drawLegend();
         this.renders += 1;
         this.lastMs = performance.now() - t0;
+        if (this.renders === 1) this.firstPaintMs = performance.now() - this.mountedAt;
         const view = this.currentView();
         this.status.textContent = `${view.nodes.length} nodes shown · ${this.expanded.size - 1} groups open`;
         this.root.dataset.renders = String(this.renders);
@@ -329,8 +331,11 @@
         g.addEventListener("click", ev => {
           ev.stopPropagation();
           this.selected = id;
-          if (m[1] === "n" && d.nodes[id].kind === "group") {
-            this.toggle(id).then(() => this.reveal(id, true));
+          if (m[1] === "n" && d.nodes[id].kind === "group") {  // open in place: one layout
+            this.toggle(id).then(() => {
+              this.showPanel(id);
+              if (this.opts.onSelect) this.opts.onSelect(d.nodes[id].row);
+            });
           } else {
             this.highlight(); this.showPanel(id);
             if (this.opts.onSelect) this.opts.onSelect(d.nodes[id].row);

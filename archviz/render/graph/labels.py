@@ -92,8 +92,8 @@ def merge_line(node: Node) -> str | None:
             line += f" ×{b['merges']}"
         if b.get("skip") and b["merge"] == "add":
             line += f" · {b['skip']} shortcut"
-        if b["merge"] == "concat" and len(node.inputs) > 1:
-            line += f" of {len(node.inputs)} inputs"
+        if b["merge"] == "concat" and b.get("merge_inputs", 0) > 1:
+            line += f" of {b['merge_inputs']} inputs"
         return line
     return None
 

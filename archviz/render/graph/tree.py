@@ -242,9 +242,10 @@ def _figures(profile: Profile, tree: Tree, rows: dict[str, dict], blocks: dict[s
                            for i in graph[node.ops[0]]["in"] if i in graph or i == -1]
         if node.row in blocks:
             b = blocks[node.row]
-            node.block = {"kind": b["kind"], "merge": b.get("merge"), "skip": b.get("skip"),
-                          "merges": sum(1 for c in node.children
-                                        if tree.nodes[c].kind == "atom" and tree.nodes[c].merge)}
+            merges = [tree.nodes[c] for c in node.children if tree.nodes[c].kind == "atom" and tree.nodes[c].merge]
+            node.block = {"kind": b["kind"], "merge": b.get("merge"), "skip": b.get("skip"), "merges": len(merges),
+                          # tensors its own merge joins, as traced (a dense layer: every earlier map)
+                          "merge_inputs": max((len(graph[i]["in"]) for m in merges for i in m.ops), default=0)}
     _group_inputs(tree)
 
 
