@@ -229,3 +229,31 @@ def test_graph_widget_saves_a_chosen_state(history_profiles, tmp_path):
     sats = [g for g in root.iter(f"{SVG}g") if "satellite" in (g.get("class") or "")]
     assert len(sats) == 3  # layer1's three bottlenecks, each its own add
     assert "fill = parameters" in svg
+
+
+@pytest.mark.browser
+def test_hostile_names_stay_text_in_the_view(driver, tmp_path):
+    """Module names with markup, quotes, graphviz escapes, controls and a bidi override: every group
+    open, the graph draws them as text only (no element made from a name), the panel shows the
+    escaped name, and search finds it."""
+    from archviz.profiler import profile_module
+    from archviz.render.numbers import printable
+    from fixtures.hostile_names import HOSTILE, build
+
+    p = profile_module(build().eval(), [1, 3, 32, 32], name='<img src=x onerror="window.pwned=1">')
+    g = Graph(p)
+    open_report(driver, [p], tmp_path / "hostile.html")
+    driver.execute_script(f"{view_js()}.setLevel('all')")
+    wait_for(driver, f"return {view_js()}.expanded.size === {sum(1 for n in g.tree.nodes if n.kind == 'group')}")
+    time.sleep(0.3)
+    assert driver.execute_script("return document.querySelectorAll('#graph-0 img, #graph-0 script, "
+                                 "#graph-0 svg a, #graph-0 foreignObject').length") == 0
+    assert driver.execute_script("return window.pwned") is None
+    texts = driver.execute_script("return [...document.querySelectorAll('#graph-0 svg text')].map(t => t.textContent)")
+    assert printable(HOSTILE["tail"]) in texts and printable(HOSTILE["fc"]) in texts  # \\u202e shown, not obeyed
+    tail = g.find(HOSTILE["tail"])
+    driver.execute_script(f"{view_js()}.find(arguments[0])", printable(HOSTILE["tail"]))
+    wait_for(driver, f"return document.querySelector('#graph-0 svg #n{tail}.avg-selected')")
+    assert driver.execute_script("return document.querySelector('#graph-0 .avg-panel h4').textContent") == \
+        printable(HOSTILE["tail"])
+    assert console_errors(driver) == []

@@ -194,8 +194,8 @@
         "aria-label": "find a module"});
       const list = el("datalist", {id: listId});
       const names = new Set();
-      for (const n of d.nodes) if (n.row && n.row !== "(model)") names.add(n.row);
-      for (const n of Object.keys(d.absorbed)) if (n !== "(model)") names.add(n);
+      for (const n of d.nodes) if (n.row && n.row !== "(model)") names.add(n.name);
+      for (const n of Object.keys(d.absorbed_shown || {})) if (n !== "(model)") names.add(n);
       for (const n of names) list.appendChild(el("option", {value: n}));
       this.search.addEventListener("change", () => this.find(this.search.value));
       this.search.addEventListener("keydown", e => { if (e.key === "Enter") this.find(this.search.value); });
@@ -262,7 +262,9 @@
     resolve(name) {
       const d = this.data;
       let hit = d.nodes.find(n => n.row === name || n.name === name);
-      if (!hit && Object.prototype.hasOwnProperty.call(d.absorbed, name)) hit = d.nodes[d.absorbed[name]];
+      const own = (o, k) => o && Object.prototype.hasOwnProperty.call(o, k);
+      if (!hit && own(d.absorbed, name)) hit = d.nodes[d.absorbed[name]];
+      if (!hit && own(d.absorbed_shown, name)) hit = d.nodes[d.absorbed_shown[name]];
       if (!hit && name) {
         const q = name.toLowerCase();
         hit = d.nodes.find(n => n.name.toLowerCase().includes(q));

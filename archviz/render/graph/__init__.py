@@ -12,6 +12,7 @@ from typing import Any, Iterable
 
 from ...errors import ArchvizError
 from ...record import Profile
+from ..numbers import printable
 from .dot import BIG_ATTRS, BIG_GRAPH, head_lines, to_dot
 from .labels import (BOUND_COLOURS, MEASURED_OVERLAYS, MERGE_STYLE, NO_DATA, OVERLAYS, RAMP, cluster_label, detail,
                      domain, label, metric, title)
@@ -71,12 +72,14 @@ class Graph:
 
     # -- the browser's data --------------------------------------------------------------------
     def data(self) -> dict[str, Any]:
-        """Everything archviz-graph.js needs, as JSON-able data (names travel as data only)."""
+        """Everything archviz-graph.js needs, as JSON-able data (names travel as data only: shown
+        names have controls and bidi marks escaped; `row` keeps the raw name, to find table rows)."""
         t, p = self.tree, self.profile
         nodes = []
         for n in t.nodes:
             nodes.append({
-                "id": n.id, "name": n.name, "title": title(t, n), "detail": detail(n), "kind": n.kind,
+                "id": n.id, "name": printable(n.name), "title": printable(title(t, n)),
+                "detail": printable(detail(n)), "kind": n.kind,
                 "type": n.type, "parent": n.parent, "children": n.children, "row": n.row, "cat": n.cat,
                 "merge": n.merge, "block": n.block, "run": n.run, "stage": n.stage, "first": n.first_op,
                 "figures": n.figures, "attrs": n.attrs, "inputs": n.inputs,
@@ -86,6 +89,7 @@ class Graph:
         return {"model": p.model, "input_shape": p.input_shape, "output_shape": p.layers[0].get("output_shape"),
                 "total_macs": p.totals.get("macs"), "measured": p.measurement is not None,
                 "nodes": nodes, "edges": t.edges, "absorbed": t.absorbed,
+                "absorbed_shown": {printable(k): v for k, v in t.absorbed.items()},
                 "initial": sorted(initial_expanded(t)), "levels": max(len(t.ancestors(n.id)) for n in t.nodes),
                 "domains": page_domains([self]),
                 "dot": {"head": head_lines(p.model, p.input_shape, p.layers[0].get("output_shape")),
