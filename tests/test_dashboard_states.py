@@ -281,3 +281,31 @@ def test_the_modebar_never_covers_a_chart_title(server, width):
     finally:
         d.quit()
 
+
+
+@pytest.mark.browser
+def test_explorer_graph_view_links_nodes_and_table_rows(server, driver):
+    """The Explorer's graph view: opens at the stage view, a clicked group opens in place, a
+    selected node highlights its table row (turning the page to it), a clicked row selects its node."""
+    from archviz.render.graph import Graph
+
+    g = Graph(logic.load("resnet50"))
+    driver.get(server.url + "/explorer?model=resnet50")
+    view = "document.querySelector('#ex-graph .avg').archvizGraph"
+    wait_for(driver, f"const v = document.querySelector('#ex-graph .avg'); return v && v.dataset.renders")
+    assert driver.execute_script("return document.querySelectorAll('#ex-graph svg g.node.folded').length") == 4
+    layer4 = g.find("layer4")
+    driver.execute_script(f"document.querySelector('#ex-graph svg #n{layer4}').dispatchEvent(new MouseEvent('click'))")
+    wait_for(driver, f"return document.querySelector('#ex-graph svg #c{layer4}')")
+    block = g.find("layer4.2")
+    driver.execute_script(f"document.querySelector('#ex-graph svg #n{block}').dispatchEvent(new MouseEvent('click'))")
+    # layer4.2 sits on a later page of the table: it turns to that page and marks it
+    wait_for(driver, "return document.querySelector('#ex-selected').textContent === 'Highlighted: layer4.2'")
+    wait_for(driver, "return [...document.querySelectorAll('#ex-table td[data-dash-column=name]')]"
+                     ".some(td => td.textContent === 'layer4.2')")
+    # a row click selects its node in the graph
+    driver.execute_script("[...document.querySelectorAll('#ex-table td[data-dash-column=name]')]"
+                          ".find(td => td.textContent === 'layer4.2.conv2').click()")
+    conv2 = g.find("layer4.2.conv2")
+    wait_for(driver, f"return document.querySelector('#ex-graph svg #n{conv2}.avg-selected')")
+    assert driver.execute_script(f"return {view}.panel.querySelector('h4').textContent") == "layer4.2.conv2"
