@@ -42,3 +42,13 @@ def run_cli(*args, env=None, cwd=None):
     full_env = {**os.environ, **(env or {})}
     return subprocess.run([str(exe), *args], capture_output=True, text=True, env=full_env, cwd=cwd,
                           timeout=600)
+
+
+def torchvision_meta(name: str) -> dict:
+    """torchvision's own published figures for a model, read from its weights enum (DEFAULT), not
+    through archviz's catalogue snapshot: `num_params` and `gflops` (torchvision's `_ops`, which
+    counts multiply-adds)."""
+    from torchvision.models import get_model_weights
+
+    meta = get_model_weights(name).DEFAULT.meta
+    return {"num_params": meta["num_params"], "gflops": meta["_ops"]}

@@ -184,8 +184,6 @@ def test_load_many_concurrent_callbacks(server, history_profiles):
         x = vgg["x"][vgg["text"].index("VGG-16")]
         return abs(x * 1e9 - expected_vgg16[metric]) < 1e3
 
-    start = time.time()
     with ThreadPoolExecutor(16) as pool:
-        results = list(pool.map(one, range(200), timeout=120))
-    assert all(results) and len(results) == 200
-    assert time.time() - start < 120
+        results = list(pool.map(one, range(200), timeout=600))  # a guard against a hang, not a speed goal
+    assert all(results) and len(results) == 200  # (their speed: benchmarks/bench_load.py)

@@ -155,9 +155,10 @@ def test_a_link_reproduces_each_pages_state(server, driver):
     driver.get(server.url + "/?metric=flops&scale=linear&variants=vgg11,vgg16")
     wait_for(driver, "return document.querySelector('#hist-bubble .xtitle')?.textContent.includes('GFLOP')")
     assert driver.execute_script("return document.querySelector('#hist-scale input[value=linear]').checked")
+    # each chosen model labelled once, as a point's text or, where it had to move, an annotation
     labels = driver.execute_script("return Array.from(document.querySelectorAll('#hist-bubble .scatterlayer "
-                                   ".textpoint text')).map(t => t.textContent)")
-    assert sorted(labels) == ["VGG-11", "VGG-16"] or labels == []  # labels may be annotations instead
+                                   ".textpoint text, #hist-bubble .annotation-text')).map(t => t.textContent)")
+    assert sorted(t for t in labels if t.startswith("VGG")) == ["VGG-11", "VGG-16"]
     driver.find_element("css selector", "#hist-scale input[value=log]").click()
     assert "scale=log" in wait_for(driver, "return location.search.includes('scale=log') && location.search")
     assert "metric=flops" in driver.execute_script("return location.search")
@@ -193,8 +194,12 @@ def test_compare_widget_holds_two_to_four(server, driver):
     assert picked == {"vgg16", "googlenet", "resnet50", "densenet121"}
     assert all(disabled for n, disabled, _ in states if n not in picked)  # a fifth cannot be added
     driver.find_element("css selector", ".dash-options-list-option:not(.selected)").click()  # try anyway
-    time.sleep(1)
-    assert len(driver.find_elements("css selector", "#cmp-table td[data-dash-column=model]")) == 4
+    # then take one off: once the table shows that change, an added fifth would show with it
+    driver.execute_script("[...document.querySelectorAll('.dash-options-list-option')]"
+                          ".find(o => o.textContent.trim() === 'densenet121').click()")
+    wait_for(driver, "return document.querySelectorAll('#cmp-table td[data-dash-column=model]').length == 3")
+    assert [e.text for e in driver.find_elements("css selector", "#cmp-table td[data-dash-column=model]")] == \
+        ["VGG-16", "GoogLeNet", "ResNet-50"]
     driver.get(server.url + "/compare?models=resnet18")
     wait_for(driver, "return document.querySelector('#cmp-message .error')")
     assert text(driver, "#cmp-message") == "Pick at least two models: add one to compare with resnet18."

@@ -3,7 +3,6 @@ are computed here on the same modules (cifar_net, plain_stack), never typed in."
 
 import json
 import math
-import time
 
 import pytest
 
@@ -156,11 +155,8 @@ def test_gradient_flow_leaves_torch_state_alone():
 
     threads, state = torch.get_num_threads(), torch.random.get_rng_state()
     lessons.gradient_flow.cache_clear()
-    start = time.perf_counter()
     lessons.gradient_flow()
-    elapsed = time.perf_counter() - start
     assert torch.get_num_threads() == threads and torch.equal(torch.random.get_rng_state(), state)
-    assert elapsed < 30  # about a second on two quiet cores; generous for a busy machine
 
 
 # ---- the dashboard's face of it ------------------------------------------------------------------
@@ -168,8 +164,7 @@ def test_dashboard_gradient_section():
     from archviz.dashboard import app, logic
 
     r = logic.fixed_lessons()
-    start = time.perf_counter()
-    assert logic.fixed_lessons() is r and time.perf_counter() - start < 0.01  # cached for the process
+    assert logic.fixed_lessons() is r  # cached for the process: the same object, not a new computation
     g = r["gradient"]
     cifar, stack = logic.gradient_figure(g, "cifar"), logic.gradient_figure(g, "stack")
     assert cifar["layout"]["yaxis"]["type"] == "log" == stack["layout"]["yaxis"]["type"]

@@ -7,19 +7,20 @@ from torch import nn
 from archviz import lessons
 from archviz.catalog import HISTORY
 from archviz.profiler import profile_module
+from conftest import torchvision_meta
 from fixtures.toy_models import HandCNN
 
 
 @pytest.mark.parametrize("name", list(HISTORY))
 def test_params_equal_torchvision_published(history_profiles, name):
     p = history_profiles[name]
-    assert p.totals["params"] == p.catalog["published"]["num_params"]
+    assert p.totals["params"] == torchvision_meta(name)["num_params"]
 
 
 @pytest.mark.parametrize("name", list(HISTORY))
 def test_conv_linear_macs_match_published_gflops(history_profiles, name):
     p = history_profiles[name]
-    published = p.catalog["published"]["gflops"] * 1e9
+    published = torchvision_meta(name)["gflops"] * 1e9
     assert abs(p.totals["conv_linear_macs"] - published) / published < 0.01
 
 
@@ -96,4 +97,4 @@ def test_inception_v3_defaults_to_299_without_aux(archviz_home):
     from torchvision.models.inception import InceptionAux
 
     aux = sum(t.numel() for t in InceptionAux(768, 1000).parameters())
-    assert p.totals["params"] + aux == p.catalog["published"]["num_params"]
+    assert p.totals["params"] + aux == torchvision_meta(p.model)["num_params"]

@@ -69,21 +69,29 @@ def assert_catalogue_stored_once(result, store: CountingStore) -> None:
     assert len(store.puts) == len(PUBLISHED_PARAMS) == rows(store)  # explicit input: one key each
 
 
-def test_dask_cluster_loses_nothing_to_raising_hanging_and_killed_workers(markers, tmp_path):
+def test_a_hang_in_c_code_times_out_on_dask_and_is_retried_once(markers, tmp_path):
+    """Alone in its sweep, so that the short timeout applies to nothing that must finish."""
+    executor = DaskExecutor(workers=1, timeout=4, retries=1)
+    result = sweep([spec("hang")], [INPUT], executor=executor, store=CountingStore(tmp_path / "p.sqlite"))
+    hung = outcomes(result)[spec("hang")]
+    assert (hung.status, hung.error, hung.attempts) == (FAILED, "timed out after 4 s", 2)
+    assert not hung.stored and result.exit_code == 1
+
+
+def test_dask_cluster_loses_nothing_to_raising_and_killed_workers(markers, tmp_path):
     store = CountingStore(tmp_path / "profiles.sqlite")
-    factories = [spec(n) for n in ("raiser", "hang", "killer", "worker_killer")]
-    executor = DaskExecutor(workers=2, timeout=4, retries=1)
+    factories = [spec(n) for n in ("raiser", "killer", "worker_killer")]
+    # a timeout no real model here comes near on a busy machine: this test is about losing nothing
+    executor = DaskExecutor(workers=2, timeout=300, retries=1)
     result = sweep([*PUBLISHED_PARAMS, *factories], [INPUT], executor=executor, store=store)
 
-    assert len(result.outcomes) == 7  # nothing lost
+    assert len(result.outcomes) == 6  # nothing lost
     got = outcomes(result)
     assert_catalogue_stored_once(result, store)
     raised = got[spec("raiser")]
     assert raised.status == FAILED and raised.attempts == 1  # a model's own error is not retried
     assert raised.error == (f"building '{spec('raiser')}' failed: ValueError: this model refuses to "
                             "be built | second line")
-    hung = got[spec("hang")]
-    assert (hung.status, hung.error, hung.attempts) == (FAILED, "timed out after 4 s", 2)
     killed = got[spec("killer")]
     # its process died on the first attempt and the retry ran it (attempts 2); or, rarely, the
     # finished result was lost with a worker that worker_killer then killed, and Dask ran the task
@@ -93,7 +101,7 @@ def test_dask_cluster_loses_nothing_to_raising_hanging_and_killed_workers(marker
     # the Dask worker itself was killed mid-task: the nanny replaced it and Dask ran the task again
     assert (markers / "worker_killer").exists() and got[spec("worker_killer")].status == DONE
     assert not any(o.stored for o in result.outcomes if o.model in factories)  # never stored
-    assert result.exit_code == 1 and result.count(FAILED) == 2
+    assert result.exit_code == 1 and result.count(FAILED) == 1
 
     again = sweep(list(PUBLISHED_PARAMS), [INPUT], executor=LocalExecutor(1), store=store)
     assert [o.status for o in again.outcomes] == [SKIPPED] * 3  # resumed: nothing profiled

@@ -141,7 +141,15 @@ def layer_times(model: Any, x: Any, leaves: dict[str, Any], repeat: int, warmup:
                 with torch.profiler.record_function(ITERATION):
                     model(x)
                     sync()
-    events = list(prof.events())
+    return attribute(list(prof.events()), list(leaves), device), patched.elems
+
+
+def attribute(events: list[Any], leaves: list[str], device: str) -> dict[str, float]:
+    """{leaf name: median ms} from profiler events (anything with `name` and `time_range.start/end`
+    in microseconds; on CUDA `device_time_total` or `cuda_time_total`): the attribution of this
+    module's docstring, apart from any device so that a test can hand it made-up events. The
+    first iteration is dropped (profiler start-up); a range that ends after its iteration does is
+    not counted; leaves never called get 0.0 ms."""
     iters = sorted((e.time_range.start, e.time_range.end) for e in events if e.name == ITERATION)[1:]
     starts = [s for s, _ in iters]
     per_iter: dict[str, list[float]] = {name: [0.0] * len(iters) for name in leaves}
@@ -158,7 +166,7 @@ def layer_times(model: Any, x: Any, leaves: dict[str, Any], repeat: int, warmup:
         else:
             us = e.time_range.end - e.time_range.start
         per_iter[name][k] += us / 1e3
-    return {n: statistics.median(v) if v else 0.0 for n, v in per_iter.items()}, patched.elems
+    return {n: statistics.median(v) if v else 0.0 for n, v in per_iter.items()}
 
 
 def whole_times(model: Any, x: Any, repeat: int, warmup: int, device: str) -> dict[str, Any]:
