@@ -8,6 +8,7 @@ from __future__ import annotations
 import difflib
 import importlib.util
 import json
+import math
 import re
 import zlib
 from dataclasses import asdict, dataclass, field
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .errors import ArchvizError
-from .files import write_quietly
+from .files import CacheProblem, home, is_name, is_number, read_cache_json, warn_rebuilt, write_quietly
 
 
 @dataclass(frozen=True)
@@ -365,18 +366,59 @@ class Snapshot:
             data = json.loads(text)
         except (ValueError, RecursionError):
             return None
-        if not (isinstance(data, dict) and data.get("format") == SNAPSHOT_FORMAT
-                and data.get("versions") == versions):
+        try:
+            return cls.from_data(data, versions)
+        except CacheProblem:
+            return None
+
+    @classmethod
+    def from_data(cls, data: Any, versions: dict[str, str]) -> "Snapshot | None":
+        """The snapshot in parsed `data`; None when it was taken with other versions (or in another
+        format): a new one is due, no fault. Raises CacheProblem for contents that are not what
+        archviz writes: names off the catalogue's pattern (a factory spec such as 'evil.py:build'
+        is never a name), figures that are not finite numbers in range."""
+        if not isinstance(data, dict):
+            raise CacheProblem("not a JSON object")
+        if data.get("format") != SNAPSHOT_FORMAT or data.get("versions") != versions:
             return None
         names, pub, v1 = data.get("names"), data.get("published"), data.get("v1")
-        if not (isinstance(names, list) and names and all(isinstance(n, str) for n in names)
-                and _figure_table(pub) and _figure_table(v1)):
-            return None
+        if not (isinstance(names, list) and names and len(names) <= 10_000):
+            raise CacheProblem("no list of names")
+        bad = next((n for n in names if not is_name(n)), None)
+        if bad is not None:
+            raise CacheProblem(f"{str(bad)[:60]!r} is not a catalogue name")
+        for table in (pub, v1):
+            problem = _figure_table_problem(table, set(names))
+            if problem:
+                raise CacheProblem(problem)
         return cls(versions, tuple(names), pub, v1)
 
 
-def _figure_table(table: Any) -> bool:
-    return isinstance(table, dict) and all(isinstance(v, dict) for v in table.values())
+# The published figures a snapshot keeps, each checked when read: (kind, low, high).
+FIGURE_CHECKS = {"num_params": ("int", 0, 1e13), "gflops": ("num", 0, 1e6), "acc@1": ("num", 0, 100),
+                 "acc@5": ("num", 0, 100), "crop_size": ("int", 1, 100_000), "weights": ("str", 0, 200)}
+
+
+def _figure_table_problem(table: Any, names: set[str]) -> str | None:
+    """Why a table of published figures is not what archviz writes (None when it is)."""
+    if not isinstance(table, dict):
+        return "no table of published figures"
+    for name, figures in table.items():
+        if name not in names or not isinstance(figures, dict):
+            return f"figures for {str(name)[:60]!r}, which is not a listed name"
+        for key, value in figures.items():
+            kind, low, high = FIGURE_CHECKS.get(key, ("any", 0, 0))
+            if value is None or kind == "any":
+                continue
+            ok = (isinstance(value, str) and len(value) <= high) if kind == "str" else \
+                is_number(value, low, high, whole=kind == "int")
+            if not ok:
+                return f"{str(name)[:60]}: {key} = {repr(value)[:40]} is out of range"
+        size = figures.get("min_size")
+        if size is not None and not (isinstance(size, list) and len(size) == 2
+                                     and all(is_number(v, 1, 100_000, whole=True) for v in size)):
+            return f"{str(name)[:60]}: min_size is not two sizes"
+    return None
 
 
 def installed_versions(dists: tuple[str, ...], missing: str = "none") -> dict[str, str]:
@@ -398,8 +440,6 @@ def catalogue_versions() -> dict[str, str]:
 
 def snapshot_path() -> Path | None:
     """Where the snapshot is kept: beside the profile store (None when there is no home at all)."""
-    from .store import home
-
     try:
         return home() / SNAPSHOT_FILE
     except (RuntimeError, KeyError):  # Path.home() without HOME or a passwd entry
@@ -435,13 +475,13 @@ def load_snapshot(path: Path | None = None) -> Snapshot:
 
 
 def _read_kept(path: Path | None, versions: dict[str, str]) -> Snapshot | None:
-    from .store import path_problem
-
-    if path is None or path_problem(path):  # a FIFO would block the read; a folder cannot be read
-        return None
+    """The kept snapshot, checked (files.read_cache_json); a file that fails is made again, with
+    one warning. None also when there is none yet or it was taken with other versions."""
     try:
-        return Snapshot.from_json(path.read_text(encoding="utf-8"), versions)
-    except (OSError, UnicodeDecodeError):
+        data = read_cache_json(path)
+        return None if data is None else Snapshot.from_data(data, versions)
+    except CacheProblem as why:
+        warn_rebuilt(path, str(why))
         return None
 
 
@@ -846,19 +886,44 @@ def _timm_versions() -> dict[str, str]:
 @lru_cache(maxsize=4)
 def _timm_table(path: Path | None) -> dict[str, dict[str, Any]]:
     """This process's timm records for one home: the kept table when it is sound and was made with
-    the installed timm, else empty (to be filled)."""
-    from .store import path_problem
-
-    if path is None or path_problem(path):
-        return {}
+    the installed timm, else empty (to be filled; a file that is not sound, with one warning)."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
-        return {}
-    if not (isinstance(data, dict) and data.get("format") == TIMM_ATLAS_FORMAT
-            and data.get("versions") == _timm_versions() and _figure_table(data.get("metas"))):
+        data = read_cache_json(path)
+        if data is None:
+            return {}
+        if not isinstance(data, dict):
+            raise CacheProblem("not a JSON object")
+        if data.get("format") != TIMM_ATLAS_FORMAT or data.get("versions") != _timm_versions():
+            return {}
+        problem = _timm_table_problem(data.get("metas"))
+        if problem:
+            raise CacheProblem(problem)
+    except CacheProblem as why:
+        warn_rebuilt(path, str(why))
         return {}
     return dict(data["metas"])
+
+
+TIMM_NAME = re.compile(r"[a-z0-9_]{1,120}(\.[a-z0-9_]{1,80})?")  # an architecture, maybe with a weights tag
+
+
+def _timm_table_problem(metas: Any) -> str | None:
+    """Why a kept timm table is not what archviz writes: names off timm's pattern, years, params or
+    text fields of the wrong type."""
+    if not isinstance(metas, dict):
+        return "no table of timm records"
+    for name, meta in metas.items():
+        if not (isinstance(name, str) and TIMM_NAME.fullmatch(name)) or not isinstance(meta, dict):
+            return f"{str(name)[:60]!r} is not a timm model name"
+        year = meta.get("year")
+        if year is not None and not is_number(year, 1950, 2200, whole=True):
+            return f"{name}: year {repr(year)[:20]} is out of range"
+        for key, value in meta.items():
+            if isinstance(value, str) and len(value) > 2000:
+                return f"{name}: {key} is too long"
+            if isinstance(value, float) and not math.isfinite(value):
+                return f"{name}: {key} is not a finite number"
+    return None
 
 
 __all__ = ["FAMILIES", "HISTORY", "PAPER_HISTORY", "catalogue_names", "ILSVRC_WINNERS", "ModelSpec", "Snapshot", "resolve", "published",

@@ -1,11 +1,95 @@
-"""Atomic file writes: a temporary file beside the target, then a rename. A reader (or a failed
-run) sees the old file or the new one, never half of one."""
+"""Files under ARCHVIZ_HOME. Writes are atomic: a temporary file beside the target, then a rename,
+so a reader (or a failed run) sees the old file or the new one, never half of one. Reads of the
+caches kept there (the catalogue snapshot, the timm atlas table, found input sizes, device peaks)
+go through `read_cache_json`: such a file is data a user or another program may have replaced,
+so it is opened without blocking (a FIFO never hangs a read), must be a regular file of bounded
+size, and is parsed as JSON only; each reader then checks every value it takes
+(`cache_problem`, and the checks beside each reader). A file that fails is rebuilt, with one
+warning (`warn_rebuilt`)."""
 
 from __future__ import annotations
 
+import json
+import math
 import os
+import re
+import stat
+import sys
 import tempfile
 from pathlib import Path
+from typing import Any
+
+CACHE_LIMIT = 32 * 2**20  # bytes: the largest cache file read (the timm table is about 2 MB)
+# A catalogue model's name (torchvision's and archviz's own): what a cached name must look like.
+NAME_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,79}")
+_warned: set[str] = set()
+
+
+def home() -> Path:
+    """ARCHVIZ_HOME, else ~/.cache/archviz: where the store and the caches live."""
+    return Path(os.environ.get("ARCHVIZ_HOME") or Path.home() / ".cache" / "archviz")
+
+
+class CacheProblem(ValueError):
+    """Why a cache file's contents cannot be used (said in the rebuild warning)."""
+
+
+def read_cache_json(path: Path | None) -> Any:
+    """The JSON value in cache file `path`; None when there is no file. Raises CacheProblem when
+    it is not a regular file, too big, not UTF-8 or not JSON."""
+    if path is None:
+        return None
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise CacheProblem(exc.strerror or type(exc).__name__) from None
+    try:
+        info = os.fstat(fd)  # of what was opened: no swap between a check and the read
+        if not stat.S_ISREG(info.st_mode):
+            raise CacheProblem("not a regular file")
+        if info.st_size > CACHE_LIMIT:
+            raise CacheProblem(f"{info.st_size:,} bytes, over the {CACHE_LIMIT:,} a cache may hold")
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            raw = fh.read(CACHE_LIMIT + 1)
+    except OSError as exc:
+        raise CacheProblem(exc.strerror or type(exc).__name__) from None
+    finally:
+        os.close(fd)
+    if len(raw) > CACHE_LIMIT:
+        raise CacheProblem("grew past the size a cache may hold while read")
+    try:
+        return json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise CacheProblem(f"not JSON ({type(exc).__name__})") from None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number")  # NaN, Infinity and -Infinity are refused
+
+
+def is_name(value: Any) -> bool:
+    return isinstance(value, str) and NAME_PATTERN.fullmatch(value) is not None
+
+
+def is_number(value: Any, low: float = 0.0, high: float = 1e30, whole: bool = False) -> bool:
+    """A finite number in [low, high] (never a bool; `whole`: an int)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (whole and not isinstance(value, int)):
+        return False
+    return math.isfinite(value) and low <= value <= high
+
+
+def warn_rebuilt(path: Path, why: str) -> None:
+    """One line on stderr, once per file and process: the cache is set aside and made again."""
+    from .render.numbers import printable
+
+    key = str(path)
+    if key in _warned:
+        return
+    _warned.add(key)
+    print(f"archviz: warning: {printable(path)} is not a usable cache ({printable(why)[:200]}); "
+          "it is made again", file=sys.stderr)
 
 
 def write_atomic(path: Path, data: bytes) -> None:

@@ -151,28 +151,53 @@ def _versions_key() -> str:
 
 
 def _file() -> Path:
-    from .store import home
+    from .files import home
 
     return home() / FILE_NAME
 
 
 def _read_file(versions: str) -> dict[str, Any]:
+    """The kept answers for these versions, each checked (a name on the catalogue's pattern, pixels
+    a whole number in range or null); a file that fails is made again, with one warning."""
+    from .files import CacheProblem, read_cache_json, warn_rebuilt
+
+    path = _file()
     try:
-        data = json.loads(_file().read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    if not isinstance(data, dict) or data.get("versions") != versions or not isinstance(data.get("sizes"), dict):
+        data = read_cache_json(path)
+        if data is None:
+            return {}
+        if not isinstance(data, dict) or not isinstance(data.get("sizes"), dict):
+            raise CacheProblem("no table of sizes")
+        if data.get("versions") != versions:
+            return {}
+        problem = next((p for p in (_entry_problem(n, e) for n, e in data["sizes"].items()) if p), None)
+        if problem:
+            raise CacheProblem(problem)
+    except CacheProblem as why:
+        warn_rebuilt(path, str(why))
         return {}
     return data["sizes"]
 
 
-def _from_entry(name: str, entry: Any) -> MinSize | None:
+def _entry_problem(name: Any, entry: Any) -> str | None:
+    from .files import is_name, is_number
+
+    if not is_name(name):
+        return f"{str(name)[:60]!r} is not a catalogue name"
     if not isinstance(entry, dict):
-        return None
+        return f"{name}: not a record"
     pixels = entry.get("pixels")
-    if not (pixels is None or (isinstance(pixels, int) and not isinstance(pixels, bool) and pixels > 0)):
+    if pixels is not None and not is_number(pixels, 1, 100_000, whole=True):
+        return f"{name}: pixels {repr(pixels)[:20]} is out of range"
+    if not isinstance(entry.get("every_size", True), bool) or not isinstance(entry.get("reason", ""), str):
+        return f"{name}: a field of the wrong type"
+    return None
+
+
+def _from_entry(name: str, entry: Any) -> MinSize | None:
+    if _entry_problem(name, entry):
         return None
-    return MinSize(name, pixels, bool(entry.get("every_size", True)), str(entry.get("reason", ""))[:200])
+    return MinSize(name, entry.get("pixels"), entry.get("every_size", True), entry.get("reason", "")[:200])
 
 
 def _write_file(versions: str, found: MinSize) -> None:

@@ -7,8 +7,9 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-SCHEMA_VERSION = 4  # 2: layer rows carry `parent`; 3: `layout`, totals describe the output;
-# 4: `measurement` (archviz profile --measure) and the measured layer keys
+SCHEMA_VERSION = 5  # 2: layer rows carry `parent`; 3: `layout`, totals describe the output;
+# 4: `measurement` (archviz profile --measure) and the measured layer keys; 5: graph nodes carry
+# `groups`, and a gate whose field is unknown is off the depth path (profiles made before differ)
 
 # Columns of the per-layer table, in order: the public JSON contract names the first ones.
 # `name` is a module's key: its attribute names joined by "." (made unique with "#2", ...), so it is

@@ -23,6 +23,7 @@ from dataclasses import MISSING, dataclass, fields
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
+from .files import home  # noqa: F401  (the store's folder; kept here for its callers)
 from .record import SCHEMA_VERSION, Profile
 
 T = TypeVar("T")
@@ -45,10 +46,6 @@ SQLITE_PERM, SQLITE_BUSY, SQLITE_LOCKED, SQLITE_READONLY = 3, 5, 6, 8
 SQLITE_IOERR, SQLITE_CORRUPT, SQLITE_FULL, SQLITE_CANTOPEN, SQLITE_NOTADB = 10, 11, 13, 14, 26
 
 BUSY, CORRUPT, UNUSABLE = "busy", "corrupt", "unusable"
-
-
-def home() -> Path:
-    return Path(os.environ.get("ARCHVIZ_HOME") or Path.home() / ".cache" / "archviz")
 
 
 def make_key(model: str, input_text: str, versions: dict[str, str]) -> str:

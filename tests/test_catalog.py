@@ -7,6 +7,21 @@ import pytest
 from archviz.catalog import torchvision_models
 from archviz.profiler import profile
 from conftest import torchvision_meta
+from reference_depth import fx_depth
+
+
+def reference_depth(name: str) -> int:
+    """The depth by an independent count: the longest weighted path on torch.fx's trace of
+    torchvision's own model (tests/reference_depth.py), built on the meta device (no weights)."""
+    import torch
+    import torchvision
+
+    try:
+        with torch.device("meta"):
+            model = torchvision.models.get_model(name, weights=None)
+    except NotImplementedError:  # a builder that copies a tensor's data (RegNetX's width rounding)
+        model = torchvision.models.get_model(name, weights=None)
+    return fx_depth(model)
 
 pytestmark = pytest.mark.slow
 
@@ -25,7 +40,7 @@ def test_model_matches_published_meta(name):
     assert abs(ours - pub["gflops"]) <= max(0.01 * pub["gflops"], 0.0005), (ours, pub["gflops"])
     assert p.totals["flops"] == 2 * p.totals["macs"]
     assert p.uncounted_ops == {}
-    assert p.totals["depth"] > 0
+    assert p.totals["depth"] == reference_depth(name)
     if not name.startswith(WINDOWED + ("vit_",)):
         assert p.totals["receptive_field"] == "global", p.totals  # classifiers: the output mixes all
         last = p.totals["last_spatial_field"]

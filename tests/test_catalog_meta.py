@@ -242,4 +242,4 @@ def test_timm_records_are_kept_and_read_without_torch(archviz_home):
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                        env=dict(os.environ))
     got, heavy = json.loads(r.stdout)
-    assert got == want and heavy == []
+    assert got == want and heavy == [], r.stderr

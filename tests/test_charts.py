@@ -86,7 +86,8 @@ def test_macs_params_chart_is_two_panels_one_line_per_model(history_profiles):
     profiles = [history_profiles[m] for m in ("resnet18", "resnet50", "densenet121", "densenet201")]
     fig = charts.macs_params_along_depth(profiles)
     assert len(fig["data"]) == 8 and {t.get("yaxis", "y") for t in fig["data"]} == {"y", "y2"}
-    assert [t["name"] for t in fig["data"] if t["showlegend"]] != []
+    assert sorted(t["name"] for t in fig["data"] if t["showlegend"]) == [
+        "DenseNet-121", "DenseNet-201", "ResNet-18", "ResNet-50"]  # one legend entry per model
     by_model = {t["legendgroup"]: t for t in fig["data"] if t.get("yaxis") == "y2"}
     assert by_model["densenet121"]["y"][-1] == 7_978_856  # published DenseNet-121 parameters
 

@@ -141,9 +141,36 @@ def test_peaks_cached_per_device_dtype_threads(monkeypatch, tmp_path):
     assert flag == {"flops": 2e11, "bytes_per_s": 5e9, "source": "flag"} and len(calls) == 2
 
 
-def test_real_microbenchmark_is_positive():
+class FakeClock:
+    """perf_counter for peaks.py: each timed call (a pair of reads) lasts the next of `durations`
+    seconds, in turn. The microbenchmark's arithmetic, checked against a clock we control."""
+
+    def __init__(self, durations):
+        self.durations, self.reads, self.now = list(durations), 0, 100.0
+
+    def perf_counter(self):
+        if self.reads % 2:
+            self.now += self.durations[(self.reads // 2) % len(self.durations)]
+        self.reads += 1
+        return self.now
+
+
+def test_microbenchmark_rates_by_hand(monkeypatch):
+    """Timed calls of 4, 2 and 3 ms: the best is 2 ms. A 1024 x 1024 float32 matmul is 2 * 1024^3
+    FLOPs; the copy reads and writes 2^25 bytes (32 MiB) each way. With `seconds` 0 each run stops
+    at its three timed calls."""
+    import types
+
+    clock = FakeClock([0.004, 0.002, 0.003])
+    monkeypatch.setattr(peaks_mod, "time", types.SimpleNamespace(perf_counter=clock.perf_counter, time=peaks_mod.time.time))
+    p = peaks_mod.microbenchmark("cpu", "float32", seconds=0.0)
+    assert p == pytest.approx({"flops": 2 * 1024 ** 3 / 0.002, "bytes_per_s": 2 * 2 ** 25 / 0.002}, rel=1e-9)
+    assert clock.reads == 2 * 3 * 2  # three timed calls in each of the two runs
+
+
+def test_real_microbenchmark_runs():
     p = peaks_mod.microbenchmark("cpu", "float32", seconds=0.02)
-    assert p["flops"] > 0 and p["bytes_per_s"] > 0
+    assert set(p) == {"flops", "bytes_per_s"} and all(math.isfinite(v) and v > 0 for v in p.values())
 
 
 def test_measured_profile_is_stored_and_hit(monkeypatch, tmp_path):

@@ -12,7 +12,6 @@ from archviz.render.report import write_report
 from browser import console_errors, make_driver, requested_urls, wait_for
 from conftest import FIXTURES, run_cli
 
-pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +44,7 @@ def first_names(driver, table_id="layers-0", n=3):
         ".map(r => r.cells[0].textContent.trim())")
 
 
+@pytest.mark.browser
 def test_vgg16_report_in_chromium(driver, history_profiles, tmp_path, artifacts):
     path = write_report([history_profiles["vgg16"]], tmp_path / "vgg16.html")
     load(driver, path)
@@ -76,6 +76,7 @@ def test_vgg16_report_in_chromium(driver, history_profiles, tmp_path, artifacts)
     driver.save_screenshot(str(artifacts / "report-vgg16.png"))
 
 
+@pytest.mark.browser
 def test_names_sort_in_natural_order_and_third_click_restores_the_tree(driver, history_profiles, tmp_path):
     p = history_profiles["densenet121"]
     path = write_report([p], tmp_path / "densenet121.html")
@@ -110,6 +111,7 @@ def test_layer_csv_download_is_a_data_uri_of_the_csv(history_profiles, tmp_path)
     assert rows[0]["params"] == "11689512"  # torchvision's published ResNet-18 count
 
 
+@pytest.mark.browser
 def test_comparison_report_in_chromium(driver, history_profiles, tmp_path, artifacts):
     profiles = [history_profiles[m] for m in ("vgg16", "resnet50", "densenet121")]
     path = write_report(profiles, tmp_path / "compare.html")
@@ -138,6 +140,7 @@ def test_comparison_report_in_chromium(driver, history_profiles, tmp_path, artif
     driver.save_screenshot(str(artifacts / "report-compare.png"))
 
 
+@pytest.mark.browser
 def test_narrow_screen_shows_the_key_columns_without_scrolling(driver, history_profiles, tmp_path):
     profiles = [history_profiles[m] for m in ("resnet50", "densenet201")]
     path = write_report(profiles, tmp_path / "narrow.html")
@@ -163,6 +166,7 @@ def test_narrow_screen_shows_the_key_columns_without_scrolling(driver, history_p
         driver.set_window_size(1400, 1000)
 
 
+@pytest.mark.browser
 def test_hostile_module_name_is_text_not_script(driver, tmp_path):
     out = tmp_path / "hostile.html"
     r = run_cli("report", f"{FIXTURES / 'toy_models.py'}:hostile", "--input", "1x3x16x16", "-o", str(out))

@@ -11,6 +11,8 @@ import math
 from dataclasses import dataclass
 from typing import Any, Iterable
 
+from ..files import is_name
+
 MAX_TEXT = 200          # longest name accepted from a client
 MAX_ROWS = 20_000       # longest table a client may send back as State
 
@@ -79,9 +81,9 @@ def model_name(field: str, value: Any, names: Iterable[str]) -> str:
         raise BadField(field, f"a model is picked by its catalogue name, not {_show(value)}")
     known = set(names)
     name = value.strip().lower()
-    if name in known:
+    if is_name(name) and name in known:  # both: whatever a file lists, a spec is never a name here
         return name
-    if ":" in value or "/" in value or "\\" in value:
+    if any(c in value for c in ":/\\") or ".py" in name:
         raise BadField(field, f"{_show(value)} is not a catalogue model: the dashboard does not load "
                               "code (use 'archviz profile FILE.py:factory' on the command line)")
     close = difflib.get_close_matches(name, sorted(known), n=3, cutoff=0.5)

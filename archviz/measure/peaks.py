@@ -9,8 +9,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from ..files import write_quietly
-from ..store import home
+from ..files import CacheProblem, home, is_number, read_cache_json, warn_rebuilt, write_quietly
 
 CACHE_NAME = "peaks.json"
 SECONDS = 0.25  # per benchmark, at most about (one warm-up call comes on top)
@@ -46,11 +45,23 @@ def _cache_path() -> Path:
 
 
 def read_cache() -> dict[str, Any]:
+    """The kept peaks, each checked (finite, positive rates in range); a file that fails is made
+    again, with one warning."""
+    path = _cache_path()
     try:
-        data = json.loads(_cache_path().read_text())
-    except (OSError, ValueError):
+        data = read_cache_json(path)
+        if data is None:
+            return {}
+        if not isinstance(data, dict):
+            raise CacheProblem("not a JSON object")
+        for key, entry in data.items():
+            if not (isinstance(entry, dict) and all(is_number(entry.get(k), 1.0, 1e20) for k in ("flops", "bytes_per_s"))
+                    and is_number(entry.get("when", 0), 0, 1e11)):
+                raise CacheProblem(f"{str(key)[:60]!r}: rates not finite positive numbers")
+    except CacheProblem as why:
+        warn_rebuilt(path, str(why))
         return {}
-    return data if isinstance(data, dict) else {}
+    return data
 
 
 def write_cache(key: str, value: dict[str, Any]) -> None:

@@ -206,9 +206,11 @@ def _reshape(field: Field, in_shape: list[int], out_shape: list[int]) -> Field:
 
 
 def is_gate(value: str, field: Field, out_shape: list[int] | None, shapes: dict[str, Any]) -> bool:
-    """A globally pooled tensor broadcast over the positions of another (squeeze-excitation)."""
+    """A globally pooled tensor broadcast over the positions of another (squeeze-excitation). Its
+    field is global, or unknown where the positions were already mixed before the pool (MaxViT's
+    blocks after the first attention): a 1x1 map has no positions of its own either way."""
     shape = shapes.get(value)
-    if field.kind != GLOBAL or not shape or not out_shape or len(shape) != len(out_shape):
+    if field.kind == SPATIAL or not shape or not out_shape or len(shape) != len(out_shape):
         return False
     return all(s == 1 for s in shape[2:]) and any(o > 1 for o in out_shape[2:])
 
