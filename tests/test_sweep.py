@@ -206,3 +206,29 @@ def test_plan_runs_the_largest_models_first():
     got = [(t.model, int(t.input.split("x")[-1])) for t in tasks]
     assert got[:2] == [("timm:resnet10t", 224), ("timm:resnet10t", 448)]
     assert got[2:] == want and got[2] == ("vgg16", 448)
+
+
+def stray_processes() -> list:
+    """Live processes a spawner fixture started: its sleeps and its forked python (by argument)."""
+    import psutil
+
+    from fixtures.sweep_models import SLEEP_ARG
+
+    found = []
+    for p in psutil.process_iter(["cmdline", "status"]):
+        cmd = p.info["cmdline"] or []
+        if p.info["status"] != psutil.STATUS_ZOMBIE and (SLEEP_ARG in cmd or f"forked-{SLEEP_ARG}" in cmd):
+            found.append(p)
+    return found
+
+
+@pytest.mark.parametrize("executor,models", [
+    (lambda: LocalExecutor(workers=1, timeout=4, retries=0), ["spawner"]),  # timed out
+    (lambda: LocalExecutor(workers=1, timeout=300, retries=0), ["spawner_done"]),  # finished
+    (lambda: DaskExecutor(workers=1, timeout=300, retries=1), ["spawner_worker_killer"]),  # worker killed
+])
+def test_a_sweep_leaves_no_process_behind(markers, tmp_path, executor, models):
+    assert stray_processes() == []
+    result = sweep([spec(m) for m in models], [INPUT], executor=executor(), store=CountingStore(tmp_path / "p.sqlite"))
+    assert len(result.outcomes) == 1
+    assert stray_processes() == []  # counted: none of the 25 + 1 (or 5 + 1) is left

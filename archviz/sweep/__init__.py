@@ -18,6 +18,7 @@ from ..errors import ArchvizError, describe
 from ..record import Profile
 from ..service import cacheable, normalise, put_profile
 from ..store import Store, make_key
+from .cleanup import sweep_scope
 from .executors import Executor, make_executor
 from .tasks import Task, TaskResult, worker_versions
 
@@ -195,7 +196,8 @@ def sweep(models: Sequence[str], inputs: Sequence[str | None] = (), layout: str 
             result.outcomes.append(outcome)
             watcher.finished(outcome)
 
-        executor.map(tasks, done)
+        with sweep_scope():  # what the sweep starts is killed when it ends (cleanup.py)
+            executor.map(tasks, done)
     finally:
         if own:
             store.close()

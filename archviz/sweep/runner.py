@@ -5,10 +5,17 @@ cancellation reaches it. So every profile runs in a child process (`python -m ar
 that the caller waits on through a pipe with a deadline: past it, the child is killed (SIGKILL) and
 replaced, and the caller (a local worker thread or a Dask task) gets "timed out after S s" and stays
 responsive. A child that dies (a segfault, os._exit, the OOM killer) is reported the same way and
-replaced. The child dies with its parent, so a killed Dask worker leaves no orphans."""
+replaced. The child dies with its parent, so a killed Dask worker leaves no orphans.
+
+A model may start processes of its own (a subprocess, a fork). The child leads its own process
+group (`start_new_session`), and everything it starts is in that group unless it leaves it: when
+the child is killed (timeout, death, Ctrl-C, exit) the whole group is killed, and so is every
+descendant still found under the child, in or out of the group. After each task the child's own
+descendants are killed too: a finished profile leaves nothing running."""
 
 from __future__ import annotations
 
+import atexit
 import os
 import pickle
 import select
@@ -18,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import weakref
 from dataclasses import replace
 from typing import Any, BinaryIO
 
@@ -77,6 +85,40 @@ def child_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k != "MALLOC_TRIM_THRESHOLD_"}
 
 
+def descendants(pid: int) -> list[Any]:
+    """Every live process under `pid` (psutil.Process objects; empty when it is gone)."""
+    import psutil
+
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.Error:
+        return []
+
+
+def kill_all(procs: list[Any]) -> None:
+    """SIGKILL each (a psutil.Process checks it is still the same process first) and reap ours."""
+    import psutil
+
+    for p in procs:
+        try:
+            p.kill()
+        except psutil.Error:
+            pass
+    psutil.wait_procs(procs, timeout=5)
+
+
+_live: "weakref.WeakSet[Runner]" = weakref.WeakSet()
+
+
+def kill_every_runner() -> None:
+    """At exit (and on Ctrl-C, through the executors' close): no child outlives the driver."""
+    for runner in list(_live):
+        runner.kill()
+
+
+atexit.register(kill_every_runner)
+
+
 class Runner:
     """One child process, started on first use and replaced after a timeout or a death."""
 
@@ -84,6 +126,7 @@ class Runner:
         self.start_seconds = start_seconds
         self._proc: subprocess.Popen | None = None
         self._log: Any = None  # the child's stderr, kept to name why it died
+        _live.add(self)
 
     # -- life --------------------------------------------------------------------------------------
     def _start(self) -> str | None:
@@ -102,13 +145,20 @@ class Runner:
         return None
 
     def kill(self) -> None:
+        """Kill the child, its process group and every descendant it started."""
         proc, self._proc = self._proc, None
         if proc is None:
             return
+        strays = descendants(proc.pid)
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # the child leads its group: the group's id is its pid
+        except OSError:
+            pass
         try:
             proc.kill()
         except OSError:
             pass
+        kill_all(strays)  # those that left the group (setsid) but not the tree
         proc.wait()
         for pipe in (proc.stdin, proc.stdout):
             try:
@@ -149,6 +199,7 @@ class Runner:
         if not isinstance(answer, TaskResult):
             return TaskResult(task, error=f"worker process died: {self._died()}",
                               seconds=time.monotonic() - began, retryable=True)
+        kill_all(descendants(self._proc.pid))  # what the model started and left running
         return answer
 
 
