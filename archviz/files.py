@@ -35,16 +35,14 @@ class CacheProblem(ValueError):
 
 
 def read_cache_json(path: Path | None) -> Any:
-    """The JSON value in cache file `path`; None when there is no file. Raises CacheProblem when
-    it is not a regular file, too big, not UTF-8 or not JSON."""
+    """The JSON value in cache file `path`; None when there is no file (or it cannot be opened at
+    all). Raises CacheProblem when it is not a regular file, too big, not UTF-8 or not JSON."""
     if path is None:
         return None
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    except FileNotFoundError:
+    except OSError:  # no file, or a home that cannot be read (the store warns about that): none
         return None
-    except OSError as exc:
-        raise CacheProblem(exc.strerror or type(exc).__name__) from None
     try:
         info = os.fstat(fd)  # of what was opened: no swap between a check and the read
         if not stat.S_ISREG(info.st_mode):

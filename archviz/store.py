@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import json
+import math
 import os
 import shutil
 import sqlite3
@@ -44,6 +45,12 @@ BUSY_SECONDS = 5.0  # the longest a run waits for another process's lock before 
 # SQLite primary result codes (extended code & 0xff)
 SQLITE_PERM, SQLITE_BUSY, SQLITE_LOCKED, SQLITE_READONLY = 3, 5, 6, 8
 SQLITE_IOERR, SQLITE_CORRUPT, SQLITE_FULL, SQLITE_CANTOPEN, SQLITE_NOTADB = 10, 11, 13, 14, 26
+SQLITE_INTERRUPT = 9
+QUERY_SECONDS = 10.0  # the longest one query may run (progress handler): no store file hangs a command
+MAX_INFLATED = 256 * 2**20  # bytes a stored blob may inflate to (a 2 MB blob could make 2 GB)
+# What a store file may hold: the table, and the index SQLite makes for its primary key. A view,
+# a trigger or any other object means another schema (set aside): a trigger would run on our writes.
+SCHEMA_OBJECTS = frozenset({("table", "profiles"), ("index", "sqlite_autoindex_profiles_1")})
 
 BUSY, CORRUPT, UNUSABLE = "busy", "corrupt", "unusable"
 
@@ -87,6 +94,8 @@ def classify(exc: BaseException, path: Path) -> Fault:
     if code is None:
         return _classify_message(str(exc), path)
     primary = code & 0xFF
+    if primary == SQLITE_INTERRUPT:  # our progress handler: a query past QUERY_SECONDS
+        return Fault(CORRUPT, f"a query ran past {QUERY_SECONDS:g} s (a view or trigger that never ends?)")
     if primary in (SQLITE_BUSY, SQLITE_LOCKED):
         return Fault(BUSY, str(exc))
     if primary in (SQLITE_CORRUPT, SQLITE_NOTADB):
@@ -196,8 +205,19 @@ _REQUIRED = tuple(f.name for f in fields(Profile)
                   if f.default is MISSING and f.default_factory is MISSING)
 
 
+TOTAL_COUNTS = ("params", "macs", "flops", "conv_linear_macs", "activations")
+ROW_COUNTS = ("params", "own_params", "macs", "flops", "conv_linear_macs", "activations")
+
+
+def _count(value: Any) -> bool:
+    """A count archviz writes: a finite number from 0 to 1e20 (not a bool)."""
+    return (not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
+            and 0 <= value <= 1e20)
+
+
 def blob_problem(data: Any) -> str | None:
-    """Why decoded JSON is not a stored Profile (null, [], a string, missing or mistyped fields)."""
+    """Why decoded JSON is not a stored Profile (null, [], a string, missing or mistyped fields,
+    totals without their counts, rows that are not layer rows, counts that are not finite)."""
     if not isinstance(data, dict):
         return f"holds {_JSON_KINDS.get(type(data), 'a value')}, not a profile"
     missing = [k for k in _REQUIRED if k not in data]
@@ -206,15 +226,73 @@ def blob_problem(data: Any) -> str | None:
     wrong = [k for k, kind in _FIELD_TYPES.items() if k in data and not isinstance(data[k], kind)]
     if wrong or not all(isinstance(row, dict) for row in data["layers"]):
         return f"has mistyped {', '.join(wrong) or 'layers'}"
+    totals = data["totals"]
+    bad = [k for k in TOTAL_COUNTS if not _count(totals.get(k))]
+    if bad:
+        return f"has totals without a count for {', '.join(bad)}"
+    if not (isinstance(totals.get("depth"), int) or totals.get("depth") is None):
+        return "has a depth that is not a whole number"
+    shape = data["input_shape"]
+    if not (shape and len(shape) <= 8 and all(isinstance(d, int) and not isinstance(d, bool) and 0 < d < 2**40
+                                              for d in shape)):
+        return "has an input shape that is not a list of sizes"
+    for i, row in enumerate(data["layers"]):
+        why = _row_problem(row)
+        if why:
+            return f"has layer row {i} {why}"
+    for i, node in enumerate(data["graph"]):
+        if not (isinstance(node, dict) and isinstance(node.get("i"), int) and isinstance(node.get("op"), str)
+                and isinstance(node.get("cat"), str) and isinstance(node.get("in"), list)
+                and all(isinstance(j, int) for j in node["in"])
+                and (node.get("scope") is None or isinstance(node.get("scope"), str))
+                and (node.get("macs") is None or _count(node.get("macs")))):
+            return f"has graph node {i} that is not an op record"
+    if not all(isinstance(b, dict) and isinstance(b.get("name"), str) for b in data.get("blocks", [])):
+        return "has blocks that are not block records"
     return None
+
+
+def _row_problem(row: dict[str, Any]) -> str | None:
+    if not isinstance(row.get("name"), str) or not isinstance(row.get("type"), str):
+        return "without a name and type"
+    if not isinstance(row.get("level"), int) or not isinstance(row.get("leaf"), bool):
+        return "without its level"
+    if not (row.get("parent") is None or isinstance(row.get("parent"), str)):
+        return "with a parent that is not a name"
+    bad = [k for k in ROW_COUNTS if row.get(k) is not None and not _count(row[k])]
+    if bad:
+        return f"with {', '.join(bad)} not a finite count"
+    out = row.get("output_shape")
+    if not (out is None or (isinstance(out, list) and all(isinstance(d, int) for d in out))):
+        return "with an output shape that is not a list of sizes"
+    return None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number")
+
+
+def inflate(blob: Any, limit: int | None = None) -> bytes:
+    """A stored blob decompressed, refusing one that would inflate past `limit` bytes (default
+    MAX_INFLATED)."""
+    limit = MAX_INFLATED if limit is None else limit
+    if not isinstance(blob, (bytes, bytearray, memoryview)):
+        raise TypeError("not bytes")
+    inflater = zlib.decompressobj()
+    out = inflater.decompress(bytes(blob), limit + 1)
+    if len(out) > limit or inflater.unconsumed_tail:
+        raise OverflowError(f"inflates past {limit // 2**20} MB")
+    return out + inflater.flush()
 
 
 def decode_profile(blob: Any) -> tuple[Profile | None, str | None]:
     """(profile, None), or (None, why) for a blob that is not a stored Profile."""
     try:
-        data = json.loads(zlib.decompress(blob))
+        data = json.loads(inflate(blob), parse_constant=_no_constant)
     except (zlib.error, TypeError):
         return None, "not zlib data"
+    except OverflowError as exc:
+        return None, str(exc)
     except (ValueError, RecursionError):
         return None, "not JSON"
     why = blob_problem(data)
@@ -247,7 +325,7 @@ def profile_head(head: bytes) -> dict[str, Any] | None:
     if not text.startswith('{"model": ') or start < 0:
         return None
     try:
-        totals, _ = json.JSONDecoder().raw_decode(text, start + len(marker))
+        totals, _ = json.JSONDecoder(parse_constant=_no_constant).raw_decode(text, start + len(marker))
     except ValueError:
         return None
     return totals if isinstance(totals, dict) else None
@@ -260,23 +338,29 @@ class _Schema:
     version: int
     columns: tuple[str, ...]
     objects: int  # tables and indexes; 0 in a new, empty file
+    extra: tuple[str, ...] = ()  # objects besides the table and its key index ("trigger t", ...)
 
     @classmethod
     def read(cls, conn: sqlite3.Connection) -> "_Schema":
         conn.execute("BEGIN")
         try:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
-            objects = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
-            columns = tuple(row[1] for row in conn.execute("PRAGMA table_info(profiles)"))
-            if columns:
-                conn.execute("SELECT key FROM profiles LIMIT 1").fetchall()  # reads the table's root
+            objects = [(t, n) for t, n in conn.execute("SELECT type, name FROM sqlite_master")]
+            extra = sorted(f"{t} {n}" for t, n in set(objects) - SCHEMA_OBJECTS)
+            columns: tuple[str, ...] = ()
+            if not extra:  # only our own table is ever read: a view could run forever
+                columns = tuple(row[1] for row in conn.execute("PRAGMA table_info(profiles)"))
+                if columns:
+                    conn.execute("SELECT key FROM profiles LIMIT 1").fetchall()  # reads the table's root
             conn.execute("COMMIT")
         except BaseException:
             _rollback_quietly(conn)
             raise
-        return cls(version, columns, objects)
+        return cls(version, columns, len(objects), tuple(extra))
 
     def mismatch(self) -> str:
+        if self.extra:
+            return f"another schema: it holds {', '.join(self.extra)[:200]}"
         if self.version != STORE_SCHEMA:
             return f"schema {self.version}, expected {STORE_SCHEMA}"
         found = ", ".join(self.columns) or "no table"
@@ -305,15 +389,34 @@ def _write(conn: sqlite3.Connection, rows: list[tuple[Any, ...]]) -> None:
 
 
 def _connect(path: Path) -> sqlite3.Connection:
-    """One connection; the busy timeout bounds each wait for another process's lock."""
-    return sqlite3.connect(path, timeout=BUSY_SECONDS, isolation_level=None, check_same_thread=False)
+    """One connection; the busy timeout bounds each wait for another process's lock, and the
+    progress handler each query's run (bounded)."""
+    return bounded(sqlite3.connect(path, timeout=BUSY_SECONDS, isolation_level=None, check_same_thread=False))
 
 
 def _connect_read_only(path: Path) -> sqlite3.Connection:
     """Reads without the -shm/-wal files a read-only folder cannot hold (immutable: no locking,
     so only for a file this process cannot write anyway)."""
     uri = f"{Path(os.path.abspath(path)).as_uri()}?mode=ro&immutable=1"
-    return sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+    return bounded(sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False))
+
+
+def bounded(conn: sqlite3.Connection, seconds: float | None = None) -> sqlite3.Connection:
+    """Interrupt any statement of `conn` that runs past `seconds` (QUERY_SECONDS) of SQLite's own
+    work (a recursive view, a trigger looping on our insert): it fails as SQLITE_INTERRUPT."""
+    limit = QUERY_SECONDS if seconds is None else seconds
+    started = [time.monotonic()]
+    last = [0]
+
+    def progress() -> int:
+        now = time.monotonic()
+        if now - last[0] > 1.0:  # a new statement after a pause: its clock starts now
+            started[0] = now
+        last[0] = now
+        return 1 if now - started[0] > limit else 0
+
+    conn.set_progress_handler(progress, 20_000)
+    return conn
 
 
 # -- the store -------------------------------------------------------------------------------------
@@ -366,7 +469,7 @@ class Store:
         conn = (connect or _connect)(self.path)
         try:
             schema = _Schema.read(conn)
-            if schema.version == STORE_SCHEMA and set(schema.columns) == set(COLUMNS):
+            if schema.version == STORE_SCHEMA and set(schema.columns) == set(COLUMNS) and not schema.extra:
                 return conn
             if schema.version == 0 and schema.objects == 0:  # a new, empty file
                 return self._init(conn)
@@ -558,7 +661,14 @@ class Store:
                               "ORDER BY created DESC", (HEAD_BYTES,))
         out = []
         for key, model, input_text, created, head in rows:
+            if not (isinstance(key, str) and key.count("|") >= 2 and isinstance(model, str)
+                    and isinstance(input_text, str) and _count(created)):
+                self._warn(f"row {str(key)[:80]}", f"a row of {self.path} is not a stored profile's "
+                                                   f"(key {str(key)[:80]!r}); left out")
+                continue
             totals = profile_head(head)
+            if totals is not None and any(not _count(totals.get(k)) for k in TOTAL_COUNTS):
+                totals = None  # the whole blob then says what is wrong with it
             if totals is None:  # a head too short for the totals (or a bad blob): the whole profile
                 full = self.get(key)
                 totals = full.totals if full is not None else None

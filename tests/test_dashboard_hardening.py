@@ -11,6 +11,8 @@ import urllib.request
 
 import pytest
 
+from archviz.errors import ArchvizError
+
 from archviz.dashboard import logic, serve
 from dash_client import (COMPARE_OUTPUT, EXPLORER_OUTPUT, HISTORY_OUTPUT, LESSONS_OUTPUT, DashServer, call,
                          callback_payload, lesson_inputs, post)
@@ -204,12 +206,60 @@ def test_one_key_is_traced_once_under_concurrent_misses(history_profiles, monkey
     calls = []
     real = archviz.profiler.profile
     monkeypatch.setattr(archviz.profiler, "profile", lambda *a, **k: calls.append(a) or real(*a, **k))
-    threads = [threading.Thread(target=logic.load, args=("squeezenet1_1", 64)) for _ in range(6)]
+    answers = []
+
+    def one():
+        try:
+            answers.append(logic.load("squeezenet1_1", 64).totals["params"])
+        except ArchvizError as exc:
+            answers.append(str(exc))
+
+    threads = [threading.Thread(target=one) for _ in range(6)]
     for t in threads:
         t.start()
     for t in threads:
         t.join(timeout=300)
-    assert len(calls) == 1
+    assert len(calls) == 1 and len(answers) == 6
+    # each got the profile (torchvision's published count), or was told at once it is being made
+    assert all(a == 1_235_496 or "is being computed for another request" in str(a) for a in answers), answers
+
+
+def test_a_burst_for_one_missing_key_holds_no_thread(history_profiles):
+    """Ten requests for a profile another request is computing (its key's lock held here) are each
+    told so at once, instead of waiting on the lock with a server thread each; a stored profile is
+    still served meanwhile. (The speed of a stored request under such a burst: bench_load.py.)"""
+    logic.load("resnet18")
+    lock = logic._key_locks.get(("resnet18", 48))
+    answers = []
+    with lock:
+        threads = [threading.Thread(target=lambda: answers.append(logic.explore("resnet18", 48))) for _ in range(10)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)  # a guard: with the old lock wait they would still be waiting here
+        assert [t.is_alive() for t in threads] == [False] * 10
+        assert [("being computed" in a.get("error", "")) for a in answers] == [True] * 10
+        assert logic.explore("resnet18", None)["profile"].totals["params"] == 11_689_512
+    assert logic.explore("resnet18", 48)["profile"].totals["params"] == 11_689_512  # once free, made
+
+
+def test_downloads_take_a_heavy_slot_and_are_rendered_once(history_profiles, monkeypatch):
+    import archviz.render.report as report
+
+    logic._rendered.cache_clear()
+    renders = []
+    real = report.render_html
+    monkeypatch.setattr(report, "render_html", lambda *a, **k: renders.append(1) or real(*a, **k))
+    held = [logic._heavy_slots.acquire(blocking=False) for _ in range(logic.HEAVY_SLOTS)]
+    try:
+        assert "busy" in logic.download("report", "resnet18", None)["error"]  # no slot: told at once
+    finally:
+        for _ in held:
+            logic._heavy_slots.release()
+    first = logic.download("report", "resnet18", None)
+    for _ in range(5):
+        assert logic.download("report", "resnet18", None) == first
+    assert len(renders) == 1 and first["filename"] == "resnet18.html"
 
 
 def test_heavy_work_is_bounded_and_hits_still_served(history_profiles):
@@ -263,3 +313,33 @@ def test_a_failing_callback_writes_its_message_only_into_a_message_slot():
     assert guarded(3, message_slot=False)(broken)() == (no_update,) * 3
     first, *rest = guarded(3)(broken)()
     assert "Internal error (AttributeError)" in str(first) and rest == [no_update] * 2
+
+
+def test_waitress_reaps_idle_connections_and_the_printed_url_is_served(monkeypatch, capsys):
+    """Idle sockets are closed after 15 s without a byte (checked every 3 s), not waitress's 120 s,
+    and the open-files limit covers the connection limit; the URL printed for a loopback address
+    other than 127.0.0.1 is one the Host check lets through. (Load: benchmarks/bench_load.py.)"""
+    import resource
+
+    import waitress
+
+    from archviz.dashboard import serve as serve_mod
+
+    got, real_limit = {}, serve_mod.raise_file_limit
+    monkeypatch.setattr(waitress, "serve", lambda app, **kw: got.update(kw))
+    monkeypatch.setattr(serve_mod, "raise_file_limit", lambda want: got.setdefault("files", want))
+    options = serve_mod.ServerOptions(host="127.0.0.2", port=8123)
+    serve_mod.serve(create_app_for_test(), options)
+    assert (got["channel_timeout"], got["cleanup_interval"], got["connection_limit"]) == (15, 3, 1000)
+    assert got["files"] == 1000 + 2048 // 4 + 64
+    url = capsys.readouterr().out.split()[2]
+    assert url == "http://127.0.0.2:8123/"
+    assert "127.0.0.2" in serve_mod.allowed_hosts("127.0.0.2")
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    assert real_limit(min(soft, 64)) == soft  # never lowered
+
+
+def create_app_for_test():
+    from archviz.dashboard.app import create_app
+
+    return create_app(["resnet18", "vgg16"])

@@ -444,3 +444,94 @@ def test_a_miss_checks_the_store_again_inside_the_lock(tmp_path, resnet, traced)
     lock = CountingLock()
     assert get_profile("resnet18", "1x3x64x64", store=store, lock=lock) is resnet
     assert lock.entered == 1 and len(traced) == 1
+
+
+# -- hostile but valid SQLite: views, triggers, endless queries (issue 19, item 5) ----------------
+ENDLESS = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT max(x) FROM c"
+
+
+def hostile_store(path, kind):
+    conn = sqlite3.connect(path, isolation_level=None)
+    if kind == "view":  # the profiles "table" is a view that never ends
+        conn.execute("CREATE VIEW profiles(key, model, input, versions, created, data) AS "
+                     "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) "
+                     "SELECT x, 'm', 'i', 'v', 0.0, x'00' FROM c WHERE x < 0")
+    else:  # the real table, with a trigger that never ends on our insert
+        conn.execute(archviz.store._DDL)
+        conn.execute(f"CREATE TRIGGER t AFTER INSERT ON profiles BEGIN SELECT ({ENDLESS}); END")
+    conn.execute(f"PRAGMA user_version = {STORE_SCHEMA}")
+    conn.close()
+
+
+@pytest.mark.parametrize("kind,holds", [("view", "view profiles"), ("trigger", "trigger t")])
+def test_a_store_with_a_view_or_trigger_is_another_schema(tmp_path, kind, holds):
+    hostile_store(tmp_path / "profiles.sqlite", kind)
+    assert_answered(*profile_cli(tmp_path), "moved to", f"another schema: it holds {holds}")
+    assert_answered(*profile_cli(tmp_path))  # rebuilt: a clean hit
+    aside = [p.name for p in tmp_path.iterdir() if ".bad-" in p.name]
+    assert len(aside) == 1
+
+
+def test_a_query_past_its_bound_is_interrupted(tmp_path, monkeypatch):
+    """The progress handler stops SQLite's own work: an endless query fails as an interrupt, which
+    the store reads as a damaged file (set aside), never as a wait."""
+    monkeypatch.setattr(archviz.store, "QUERY_SECONDS", 0.3)
+    conn = archviz.store._connect(tmp_path / "x.sqlite")
+    with pytest.raises(sqlite3.OperationalError) as caught:
+        conn.execute(ENDLESS).fetchall()
+    assert classify(caught.value, tmp_path / "x.sqlite").kind == archviz.store.CORRUPT
+    assert conn.execute("SELECT 1").fetchall() == [(1,)]  # the next statement runs on a fresh clock
+    conn.close()
+
+
+# -- blobs that decode but are not profiles (issue 19, item 6) -------------------------------------
+def broken(resnet, change):
+    data = json.loads(resnet.to_json())
+    change(data)
+    return data
+
+
+@pytest.mark.parametrize("change,why", [
+    (lambda d: d["totals"].pop("macs"), "has totals without a count for macs"),
+    (lambda d: d["totals"].update(params=float("nan")), "not JSON"),  # NaN in the text: refused
+    (lambda d: d["totals"].update(params=-3), "has totals without a count for params"),
+    (lambda d: d["layers"][3].update(type=None), "has layer row 3 without a name and type"),
+    (lambda d: d["layers"][2].update(macs="12"), "has layer row 2 with macs not a finite count"),
+    (lambda d: d["graph"][0].update({"in": "x"}), "has graph node 0 that is not an op record"),
+    (lambda d: d.update(input_shape=[1, 3, -224, 224]), "input shape that is not a list of sizes"),
+], ids=["no-macs", "nan-params", "negative", "row-type", "row-macs", "graph", "shape"])
+def test_a_blob_with_bad_figures_is_a_miss_then_replaced(tmp_path, resnet, traced, capsys, change, why):
+    path = filled_store(tmp_path / "p.sqlite", resnet, fillers=0)
+    write_blob(path, resnet_key(), broken(resnet, change))
+    store = Store(path)
+    assert store.get(resnet_key()) is None
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and why in err[0] and "treated as a miss" in err[0], err
+    assert get_profile("resnet18", store=store) is resnet and len(traced) == 1
+
+
+def test_a_blob_that_inflates_too_far_is_refused(tmp_path, resnet, monkeypatch, capsys):
+    """The cap on the inflated size, counted: a blob of 4 MB of zeros (a few kB compressed) against a
+    1 MB cap is refused before it is inflated further (2 GB from 2 MB is the real-world case)."""
+    monkeypatch.setattr(archviz.store, "MAX_INFLATED", 2**20)
+    path = filled_store(tmp_path / "p.sqlite", resnet, fillers=0)
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE profiles SET data = ? WHERE key = ?", (zlib.compress(b" " * (4 * 2**20)), resnet_key()))
+    conn.commit()
+    conn.close()
+    assert Store(path).get(resnet_key()) is None
+    assert "inflates past 1 MB" in capsys.readouterr().err
+
+
+def test_atlas_report_skips_a_row_whose_key_is_not_a_key(tmp_path, resnet):
+    path = filled_store(tmp_path / "profiles.sqlite", resnet, fillers=0)
+    conn = sqlite3.connect(path)
+    conn.execute("INSERT INTO profiles VALUES (?, ?, ?, ?, ?, ?)",
+                 ("no-bars-here", "resnet18", "default", "x", 1.0, zlib.compress(resnet.to_json().encode())))
+    conn.commit()
+    conn.close()
+    r = run_cli("report", "--atlas", "-o", str(tmp_path / "atlas.html"), env={"ARCHVIZ_HOME": str(tmp_path)})
+    assert r.returncode == 0, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and "'no-bars-here'" in lines[0] and "left out" in lines[0], r.stderr
+    assert (tmp_path / "atlas.html").exists()

@@ -50,6 +50,20 @@ HEAVY_SLOTS = 2
 _heavy_slots = threading.BoundedSemaphore(HEAVY_SLOTS)
 BUSY = ("The server is busy with other computations ({n} at a time); try again in a few seconds. "
         "Stored profiles are still served.")
+COMPUTING = ("{what} is being computed for another request; try again in a few seconds (it is then "
+             "served from the store).")
+
+
+@contextmanager
+def render_slot() -> Iterator[None]:
+    """One of the HEAVY_SLOTS for rendering a download (no torch needed): without a free slot,
+    busy at once, so a burst of downloads cannot take every server thread."""
+    if not _heavy_slots.acquire(blocking=False):
+        raise ArchvizError(BUSY.format(n=HEAVY_SLOTS), 1)
+    try:
+        yield
+    finally:
+        _heavy_slots.release()
 
 
 @contextmanager
@@ -94,10 +108,19 @@ def check_trace_budget(model: str, size: int | None) -> None:
 
 @contextmanager
 def _miss_lock(key: Any) -> Iterator[None]:
-    """Held by a store miss: the trace budget, its key's lock, then a heavy slot and the torch lock."""
+    """Held by a store miss: the trace budget, its key's lock, then a heavy slot and the torch lock.
+    A request for a key another request is computing is told so at once, never left waiting on
+    the key's lock: ten requests for one missing profile hold one thread, not ten."""
     check_trace_budget(*key)
-    with _key_locks.get(key), heavy():
-        yield
+    lock = _key_locks.get(key)
+    if not lock.acquire(blocking=False):
+        model, size = key
+        raise ArchvizError(COMPUTING.format(what=f"{model}" + (f" at {size} px" if size else "")), 1)
+    try:
+        with heavy():
+            yield
+    finally:
+        lock.release()
 
 
 # ---- data access ---------------------------------------------------------------------------
@@ -451,22 +474,35 @@ def download(kind: Any, model: Any, size: Any) -> dict[str, Any]:
     if errors:
         return {"error": " ".join(errors.values())}
     try:
-        p = load(model, size)
-        stem = model + (f"-{size}px" if size else "")
+        return dict(_rendered(kind, model, size))
+    except ArchvizError as exc:
+        return {"error": str(exc)}
+
+
+DOWNLOAD_CACHE = 8  # rendered downloads kept (a report is a few MB): a burst renders each once
+
+
+@lru_cache(maxsize=DOWNLOAD_CACHE)
+def _rendered(kind: str, model: str, size: int | None) -> tuple[tuple[str, str], ...]:
+    """A download rendered from the stored profile, in a heavy slot, kept per (kind, model, size)
+    (a failure is raised, and not kept)."""
+    p = load(model, size)
+    stem = model + (f"-{size}px" if size else "")
+    with render_slot():
         if kind == "report":
             from ..render.report import render_html
 
-            return {"content": render_html([p], command=f"archviz dashboard ({model})"),
-                    "filename": f"{stem}.html", "type": "text/html"}
-        if kind == "csv":
+            out = {"content": render_html([p], command=f"archviz dashboard ({model})"),
+                   "filename": f"{stem}.html", "type": "text/html"}
+        elif kind == "csv":
             from ..render.table import to_csv
 
-            return {"content": to_csv(p, None), "filename": f"{stem}-layers.csv", "type": "text/csv"}
-        from ..render.diagram import svg_text
+            out = {"content": to_csv(p, None), "filename": f"{stem}-layers.csv", "type": "text/csv"}
+        else:
+            from ..render.diagram import svg_text
 
-        return {"content": svg_text(p), "filename": f"{stem}.svg", "type": "image/svg+xml"}
-    except ArchvizError as exc:
-        return {"error": str(exc)}
+            out = {"content": svg_text(p), "filename": f"{stem}.svg", "type": "image/svg+xml"}
+    return tuple(out.items())
 
 
 # ---- Lessons -------------------------------------------------------------------------------

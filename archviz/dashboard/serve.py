@@ -23,6 +23,11 @@ class ServerOptions:
     threads: int = 8
     backlog: int = 2048
     connection_limit: int = 1000
+    # Idle connections are closed after `channel_timeout` seconds without a byte, checked every
+    # `cleanup_interval`: a thousand idle sockets cannot hold the connection limit for long
+    # (waitress's defaults, 120 s and 30 s, let 1,050 idle sockets lock everyone out).
+    channel_timeout: int = 15
+    cleanup_interval: int = 3
     allow_hosts: tuple[str, ...] = field(default_factory=tuple)
 
 
@@ -40,8 +45,8 @@ def allowed_hosts(bound: str, extra: Iterable[str] = ()) -> frozenset[str]:
     Bound to one address: that address. Bound to all interfaces: loopback names plus --allow-host."""
     names = {h.strip().lower().strip("[]") for h in extra if h.strip()}
     bound = bound.strip().lower().strip("[]")
-    if is_loopback(bound):
-        names |= {"localhost", "127.0.0.1"} | ({bound} if bound == "::1" else set())
+    if is_loopback(bound):  # the bound address too: the URL printed for 127.0.0.2 must be served
+        names |= {"localhost", "127.0.0.1", bound}
     elif bound in WILDCARDS:
         names |= {"localhost", "127.0.0.1"}
     else:
@@ -98,9 +103,30 @@ def serve(app: Any, options: ServerOptions) -> None:
     print(f"archviz dashboard: http://{_url_host(options.host)}:{options.port}/ "
           f"(waitress, {options.threads} threads)", flush=True)
     sys.stdout.flush()
+    raise_file_limit(options.connection_limit + options.backlog // 4 + 64)
     waitress_serve(app.server, host=options.host, port=options.port, threads=options.threads,
                    backlog=options.backlog, connection_limit=options.connection_limit,
+                   channel_timeout=options.channel_timeout, cleanup_interval=options.cleanup_interval,
                    ident="archviz", _quiet=True)
+
+
+def raise_file_limit(want: int) -> int:
+    """The soft limit on open files raised towards `want` (at most the hard limit): each connection
+    is a descriptor, and a soft limit of 1,024 would make the connection limit a lie. Returns the
+    limit in force."""
+    try:
+        import resource
+    except ImportError:  # not on this platform
+        return want
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = want if hard == resource.RLIM_INFINITY else min(want, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            return target
+        except (ValueError, OSError):
+            pass
+    return soft
 
 
 def _url_host(host: str) -> str:
