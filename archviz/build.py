@@ -9,10 +9,11 @@ from __future__ import annotations
 import contextlib
 import importlib
 import importlib.util
+import os
 import re
 import sys
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from .catalog import BUILD_KWARGS, ModelSpec, size_kwargs
 from .errors import ArchvizError, describe
@@ -21,10 +22,27 @@ _SHAPE = re.compile(r"^\d+(x\d+)*$")
 MAX_DIM = 2**31 - 1  # torch sizes beyond this overflow; the memory budget refuses far less anyway
 
 
-def stdout_to_stderr() -> contextlib.AbstractContextManager:
-    """While user code runs, its prints go to stderr: stdout carries archviz's output only (a factory
-    that prints must not corrupt `-f json` or `-f csv`)."""
-    return contextlib.redirect_stdout(sys.stderr)
+@contextlib.contextmanager
+def stdout_to_stderr() -> Iterator[None]:
+    """While user code runs, everything it writes to standard output goes to stderr: stdout carries
+    archviz's output only (a factory that prints, or runs `os.system('echo x')`, must not corrupt
+    `-f json` or `-f csv`). Both Python's sys.stdout and file descriptor 1 itself (what C code and
+    child processes write to) point at stderr until the block ends; nested blocks restore in turn."""
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # no descriptor 1 at all: Python's level is all there is to redirect
+        saved = None
+    try:
+        if saved is not None:
+            os.dup2(2, 1)
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        sys.stderr.flush()
+        if saved is not None:
+            os.dup2(saved, 1)
+            os.close(saved)
 
 
 def parse_input_shape(text: str) -> list[int]:

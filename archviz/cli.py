@@ -14,6 +14,7 @@ import warnings
 import typer
 from typer.core import TyperCommand, TyperGroup
 
+from .build import stdout_to_stderr
 from .errors import ArchvizError, describe
 
 # torch warns that jit tracing is deprecated; the counting backend seam is where that is handled.
@@ -200,7 +201,7 @@ def list_models(all_models: bool = typer.Option(False, "--all", help="Every mode
     from .render.table import history_rows, history_table
 
     timm_names: list[str] = []
-    with stage_reporter(quiet) as report:
+    with stage_reporter(quiet) as report, stdout_to_stderr():  # user code never writes our stdout
         if source != Source.timm:
             report("reading the torchvision catalogue (first run only)")
             names, rows = torchvision_models(), history_rows(weights.value)
@@ -287,7 +288,8 @@ def profile(
                           peak_flops=None if peak_flops is None else parse_rate(peak_flops),
                           peak_bw=None if peak_bandwidth is None
                           else parse_rate(peak_bandwidth, "--peak-bandwidth")).check()
-    with stage_reporter(quiet) as report:
+    out = console() if format == Format.table else None  # measured on the real stdout
+    with stage_reporter(quiet) as report, stdout_to_stderr():  # user code never writes our stdout
         if options is not None:
             from .service import get_measured_profile
 
@@ -297,7 +299,6 @@ def profile(
             prof = get_profile(model, input, use_cache=not no_cache, progress=report, layout=layout)
         report("rendering")
         if format == Format.table:
-            out = console()
             answer = rich_table(prof, 2 if depth is None else depth, out.width, chosen)
         else:
             answer = FORMATS[format.value](prof, depth)
@@ -350,7 +351,7 @@ def diagram(
     check_output(target)  # a bad suffix, a missing 'dot' or an unknown colour fails before any profiling
     measured = check_colour(color)
     names = [n.strip() for n in (expand or "").split(",") if n.strip()]
-    with stage_reporter(quiet) as report:
+    with stage_reporter(quiet) as report, stdout_to_stderr():  # user code never writes our stdout
         prof = _measured_or_plain(model, input, layout, report) if measured else \
             get_profile(model, input, progress=report, layout=layout)
         report("rendering")
@@ -409,7 +410,7 @@ def report(
     twice = sorted({m for m in seen if seen.count(m) > 1})
     if twice:
         fail(f"{', '.join(twice)} given twice: a comparison needs different models", 2)
-    with stage_reporter(quiet) as report:
+    with stage_reporter(quiet) as report, stdout_to_stderr():  # user code never writes our stdout
         if measure:
             profiles = [get_measured_profile(m, input, None, use_cache=not no_cache, progress=report,
                                              layout=layout) for m in models]
@@ -438,7 +439,7 @@ def lessons(
     from .progress import stage_reporter
     from .render.lessons import FORMATS, lessons_data, rich_lessons
 
-    with stage_reporter(quiet) as report:
+    with stage_reporter(quiet) as report, stdout_to_stderr():  # user code never writes our stdout
         data = lessons_data(report)
     if format == LessonFormat.table:  # printed once the progress line is gone
         out = console()

@@ -61,6 +61,21 @@ def unprintable():
 def noisy():
     print("chatter on stdout")
     return tiny()
+
+class ShellInForward(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3)
+
+    def forward(self, x):
+        import os
+        os.system("echo from-the-forward")  # writes to file descriptor 1, below Python
+        return self.conv(x)
+
+def shell():
+    import os
+    os.system("echo from-the-factory")
+    return ShellInForward()
 '''
 
 
@@ -115,6 +130,18 @@ def test_in_place_output_is_counted_once(inplace):
     model = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(inplace=inplace),
                           nn.Conv2d(16, 16, 3, padding=1)).to("meta")
     assert meta_activation_peak(model, [1, 3, 32, 32]) == 3 * 32 * 32 * 4 + 2 * 16 * 32 * 32 * 4
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv", "markdown"])
+def test_user_code_writing_to_fd_1_never_reaches_stdout(user_code, fmt):
+    r = run_cli("profile", f"{user_code}:shell", "--input", "1x3x16x16", "-f", fmt, "--no-cache")
+    assert r.returncode == 0, r.stderr
+    assert "from-the-factory" in r.stderr and "from-the-forward" in r.stderr
+    assert "from-the" not in r.stdout
+    if fmt == "json":
+        assert json.loads(r.stdout)["totals"]["params"] == 3 * 8 * 9 + 8
+    if fmt == "csv":
+        assert r.stdout.splitlines()[0].startswith("name,")
 
 
 def test_budget_is_configurable_and_stated(user_code):
