@@ -172,3 +172,37 @@ def test_history_accuracy_comes_from_the_v1_weights():
     (pt,) = charts.history_points([p])
     want = ResNet50_Weights.IMAGENET1K_V1.meta["_metrics"]["ImageNet-1K"]["acc@1"]
     assert (pt["acc1"], pt["weights"]) == (want, "IMAGENET1K_V1") and want == pytest.approx(76.13)
+
+
+def test_names_reach_plotly_as_text_never_markup(tmp_path):
+    """A model and modules named with plotly's HTML (links, styled spans): every chart shows them
+    escaped, in titles, legends, hover text, tick labels and annotations; clicks still carry the
+    raw name. Counted over the whole figure JSON: not one raw tag from a name."""
+    import json
+
+    import torch.nn as nn
+
+    from archviz.profiler import profile_module
+    from archviz.render.numbers import chart_text
+
+    link, span = '<a href="http://evil/">x</a>', '<span style="font-size:50px;color:red">big</span>'
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.add_module(link, nn.Conv2d(3, 8, 3))
+            self.add_module(span, nn.Sequential(nn.ReLU(), nn.Conv2d(8, 8, 3)))
+
+        def forward(self, x):
+            return getattr(self, span)(getattr(self, link)(x))
+
+    p = profile_module(Net().eval(), [1, 3, 16, 16], name=f"net{link}")
+    figs = [charts.macs_params_along_depth([p]), charts.receptive_field_along_depth([p]),
+            charts.channels_along_depth([p]), charts.share_by_type([p])]
+    data_only = ("customdata", "legendgroup")  # ids for clicks and grouping, never drawn
+    shown = [{**f, "data": [{k: v for k, v in t.items() if k not in data_only} for t in f["data"]]} for f in figs]
+    text = json.dumps(shown)  # everything plotly draws
+    assert "<a href" not in text and "<span style=\\\"font-size:50px" not in text
+    assert json.dumps(chart_text(link))[1:-1] in text and json.dumps(chart_text(span))[1:-1] in text  # as text
+    curve = next(t for t in figs[0]["data"] if t.get("customdata"))
+    assert link in curve["customdata"] or f"{span}.1" in curve["customdata"]  # clicks: raw names

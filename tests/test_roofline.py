@@ -89,7 +89,7 @@ def test_hover_and_titles(measured):
     roof = min(PEAKS["flops"], PEAKS["bytes_per_s"] * row["intensity"])
     assert f"{100 * row['achieved_flops'] / roof:.1f}% of roof" in t["text"][i]
     assert "Conv2d" in t["text"][i] and "ms" in t["text"][i] and "FLOP/B" in t["text"][i]
-    assert "%{customdata}" in t["hovertemplate"]
+    assert "%{hovertext}" in t["hovertemplate"] and t["hovertext"][i] == "layer1.0.conv1"  # shown, escaped
     title = fig["layout"]["title"]["text"]
     for part in ("cpu (synthetic)", "float32", "batch 1", "2 threads"):
         assert part in title

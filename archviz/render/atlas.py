@@ -15,7 +15,7 @@ from typing import Any
 from ..atlas import AtlasRow, counts, families
 from . import labels, render_page
 from .charts import TOP, base_layout, placeholder_figure
-from .numbers import grouped, human, printable
+from .numbers import chart_text, grouped, human, printable
 
 # metric -> (axis title, AtlasRow attribute)
 METRICS = {
@@ -55,9 +55,7 @@ def hover(row: AtlasRow) -> str:
     return "<br>".join(lines)
 
 
-def _esc(text: Any) -> str:
-    """User text inside plotly's hover HTML: no tags, control characters shown escaped."""
-    return printable(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+_esc = chart_text  # user text inside plotly's HTML: no tags, control characters shown escaped
 
 
 # The Atlas's charts are laid out for the narrowest plot they get (the dashboard or the report at
@@ -113,7 +111,7 @@ def _bulk_traces(rows: list[AtlasRow], xs: dict[str, float], ys: dict[str, float
         fr = [r for r in rows if r.family == fam and r.name in ys]
         if not fr:
             continue
-        data.append({"type": "scattergl", "mode": "markers", "name": fam, "legendgroup": fam,
+        data.append({"type": "scattergl", "mode": "markers", "name": _esc(fam), "legendgroup": fam,
                      "x": [xs[r.name] for r in fr], "y": [ys[r.name] for r in fr],
                      "customdata": [r.name for r in fr], "hovertext": [hover(r) for r in fr],
                      "hovertemplate": "%{hovertext}<extra></extra>",

@@ -12,6 +12,7 @@ from ..catalog import FAMILIES, ILSVRC_WINNERS, family_colour, published, weight
 from ..record import Profile
 from .colours import PALETTE, base_colour, page_colours
 from .labels import Frame, Label, Scale, label_annotations, log_ticks, tick_text
+from .numbers import chart_text
 
 WEIGHTED = {"Conv2d", "Linear", "Conv1d", "Conv3d"}
 LOG_TICKS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000]
@@ -28,6 +29,13 @@ def colour_of(profile: Profile, i: int = 0) -> str:
 def label_of(profile: Profile) -> str:
     hist = (profile.catalog or {}).get("history") if profile.catalog else None
     return hist["label"] if hist else profile.model
+
+
+shown = chart_text  # customdata keeps the raw name (clicks match it to a table row); it is never shown
+
+
+def chart_label(profile: Profile) -> str:
+    return shown(label_of(profile))
 
 
 def base_layout(title: str, **extra: Any) -> dict[str, Any]:
@@ -125,17 +133,17 @@ def macs_params_along_depth(profiles: list[Profile]) -> dict[str, Any]:
     # DenseNet-201) stays visible on top; the legend keeps the page's order
     order = sorted(range(len(profiles)), key=lambda i: -(profiles[i].totals or {}).get("depth", 0))
     for rank, p, c in ((i, profiles[i], colours[i]) for i in order):
-        label = label_of(p)
+        label = chart_label(p)
         for key, curve, axes in (("MACs", cumulative_macs(p), {}), ("params", cumulative_params(p),
                                                                    {"xaxis": "x2", "yaxis": "y2"})):
             total = curve["y"][-1] if curve["y"] else 0
             data.append({"type": "scatter", "mode": "lines", "x": curve["x"], "y": curve["y"], "name": label,
                          "legendgroup": p.model, "legendrank": 1000 + rank, "showlegend": key == "MACs",
-                         "customdata": curve["names"],
+                         "customdata": curve["names"], "hovertext": [shown(n) for n in curve["names"]],
                          "text": [f"{100 * y / total:.1f}%" if total else "" for y in curve["y"]],
                          "line": {"color": c, "width": 2.2, "shape": "hv"}, **axes,
                          "hovertemplate": f"depth %{{x}}: %{{y:,.4s}} {key} so far (%{{text}})<br>"
-                                          f"largest here: %{{customdata}}<extra>{label}</extra>"})
+                                          f"largest here: %{{hovertext}}<extra>{label}</extra>"})
     depth = {"title": {"text": "depth (weighted layers)"}, "rangemode": "tozero"}
     layout = base_layout(
         "Cumulative MACs and parameters along depth",
@@ -190,26 +198,28 @@ def receptive_field_along_depth(profiles: list[Profile]) -> dict[str, Any]:
     transformer after its patch embedding) gets a sentence instead of a lonely dot."""
     data, notes, sizes, heights, depths = [], [], [], [], []
     for p, c in zip(profiles, page_colours(profiles)):
-        label, cur = label_of(p), receptive_field_curve(p)
+        label, cur = chart_label(p), receptive_field_curve(p)
         depths += cur["hx"]
         glob = cur["global"]
         if len(cur["x"]) >= 3:
             data.append({"type": "scatter", "mode": "lines", "x": cur["x"], "y": cur["y"], "name": label,
                          "legendgroup": p.model, "customdata": cur["names"], "line": {"color": c, "width": 2.2},
-                         "hovertemplate": "%{customdata}<br>depth %{x}: field %{y} px<extra>" + label + "</extra>"})
+                         "hovertext": [shown(n) for n in cur["names"]],
+                         "hovertemplate": "%{hovertext}<br>depth %{x}: field %{y} px<extra>" + label + "</extra>"})
             sizes += cur["y"]
             if glob:
                 notes.append((f"{label}: global from layer {glob[0]}", c))
         else:  # a transformer: a sentence, not a lonely dot
-            at = f"{cur['y'][-1]} px at {cur['names'][-1]}, " if cur["y"] else ""
-            when = f"global from layer {glob[0]} ({glob[1]})" if glob else "unknown beyond the first layers"
+            at = f"{cur['y'][-1]} px at {shown(cur['names'][-1])}, " if cur["y"] else ""
+            when = f"global from layer {glob[0]} ({shown(glob[1])})" if glob else "unknown beyond the first layers"
             notes.append((f"{label}: {at}{when}", c))
         if cur["hx"]:
             data.append({"type": "scatter", "mode": "lines" if len(cur["hx"]) > 1 else "markers",
                          "x": cur["hx"], "y": cur["hy"], "name": label, "marker": {"color": c, "size": 8},
                          "legendgroup": p.model, "showlegend": len(cur["x"]) < 3, "customdata": cur["hnames"],
+                         "hovertext": [shown(n) for n in cur["hnames"]],
                          "line": {"color": c, "width": 2.2, "shape": "hv"}, "xaxis": "x2", "yaxis": "y2",
-                         "hovertemplate": "%{customdata}<br>depth %{x}: %{y} px high<extra>" + label + "</extra>"})
+                         "hovertemplate": "%{hovertext}<br>depth %{x}: %{y} px high<extra>" + label + "</extra>"})
             heights += cur["hy"]
     # headroom above the curves for the notes: about 0.055 of the plot's height a line
     lo, hi = min(sizes, default=1) / 1.3, max(sizes, default=1000) * 1.3
@@ -257,9 +267,10 @@ def share_by_type(profiles: list[Profile]) -> dict[str, Any]:
     types = sorted({t for s in shares for t in s}, key=lambda t: -max(s.get(t, (0, 0))[0] for s in shares))
     data = []
     for p, c, sh in zip(profiles, page_colours(profiles), shares):
-        label = label_of(p)
+        label = chart_label(p)
         for k, what, axes in ((0, "MACs", {}), (1, "params", {"xaxis": "x2", "yaxis": "y2"})):
-            data.append({"type": "bar", "orientation": "h", "y": types, "x": [sh.get(t, (0, 0))[k] for t in types],
+            data.append({"type": "bar", "orientation": "h", "y": [shown(t) for t in types],
+                         "x": [sh.get(t, (0, 0))[k] for t in types],
                          "name": label, "legendgroup": p.model, "showlegend": k == 0, "marker": {"color": c}, **axes,
                          "hovertemplate": "%{y}: %{x:.1f}% of " + what + "<extra>" + label + "</extra>"})
     height = 440  # the dashboard's graph box
@@ -326,7 +337,7 @@ def channel_trunk(profile: Profile) -> list[dict[str, Any]]:
         if n.get("block") in tops:
             members.setdefault(n["block"], []).append(n["i"])
         elif n.get("cat") in CHANNEL_CATS and n.get("depth") is not None and _width(n.get("shape")):
-            points.append((n["depth"], n["i"], _width(n["shape"]), f"{n['scope']} output", n["scope"]))
+            points.append((n["depth"], n["i"], _width(n["shape"]), f"{shown(n['scope'])} output", n["scope"]))
     for name, b in tops.items():
         idx = members.get(name)
         if not idx or b.get("depth_in") is None or b.get("depth_out") is None:
@@ -338,11 +349,11 @@ def channel_trunk(profile: Profile) -> list[dict[str, Any]]:
             if n.get("merge") and _width(n.get("shape")) and n.get("depth") is not None:
                 parts = [_width(by_i[j]["shape"]) if j in by_i else _width(profile.input_shape) for j in n["in"]]
                 how = n["merge"]
-                text = (f"{n['scope']}: {how} {_parts(parts)}" if how == "concat" and all(parts)
-                        else f"{n['scope']}: {how} of {len(parts)} inputs")
+                text = (f"{shown(n['scope'])}: {how} {_parts(parts)}" if how == "concat" and all(parts)
+                        else f"{shown(n['scope'])}: {how} of {len(parts)} inputs")
                 points.append((n["depth"], i, _width(n["shape"]), text, n["scope"]))
         if b.get("out_channels"):
-            points.append((b["depth_out"], max(idx) + 0.5, b["out_channels"], f"{name} ({b['kind']}) output",
+            points.append((b["depth_out"], max(idx) + 0.5, b["out_channels"], f"{shown(name)} ({b['kind']}) output",
                            name))
     points.sort(key=lambda t: (t[0], t[1]))
     out: list[dict[str, Any]] = []
@@ -390,7 +401,7 @@ def _block_groups(profile: Profile) -> list[dict[str, Any]]:
             groups.append({"key": key, "kind": b["kind"], "x0": b["depth_in"], "x1": b["depth_out"], "n": 1,
                            "in": b.get("in_channels"), "out": b.get("out_channels")})
     for g in groups:
-        short = g["key"].rpartition(".")[2]
+        short = shown(g["key"].rpartition(".")[2])
         g["label"] = f"{short} ×{g['n']}" if g["n"] > 1 else short
     return groups
 
@@ -451,9 +462,9 @@ def channels_along_depth(profiles: list[Profile]) -> dict[str, Any]:
     for p, c in zip(profiles, _distinct_colours(profiles)):
         rows, trunk = channel_layers(p), channel_trunk(p)
         xs = _side_by_side(rows)
-        label = label_of(p)
-        shown = ("out",) if many else ("in", "out")  # a comparison draws no input strokes
-        widths += [r[k] for r in rows for k in shown if r[k]] + [t["channels"] for t in trunk]
+        label = chart_label(p)
+        ends = ("out",) if many else ("in", "out")  # a comparison draws no input strokes
+        widths += [r[k] for r in rows for k in ends if r[k]] + [t["channels"] for t in trunk]
         x_max = max([x_max, *[r["depth"] for r in rows]])
         group = {"legendgroup": p.model}
         if not many:
@@ -467,16 +478,16 @@ def channels_along_depth(profiles: list[Profile]) -> dict[str, Any]:
                          "name": "conv / linear", "legendgroup": "layers", "showlegend": False,
                          "line": {"color": c, "width": 1.2}, "opacity": 0.45})
         data.append({"type": "scatter", "mode": "markers", "x": xs, "y": [r["out"] for r in rows],
-                     "customdata": [r["name"] for r in rows],
+                     "customdata": [r["name"] for r in rows], "hovertext": [shown(r["name"]) for r in rows],
                      "text": [f"{r['in'] if r['in'] is not None else '?'} → {r['out']} channels"
                               f"{' · ' + r['kernel'] + ' conv' if r['kernel'] else ' · linear'}"
-                              f"<br>block: {r['block'] or '-'}" for r in rows],
+                              f"<br>block: {shown(r['block'] or '-')}" for r in rows],
                      "name": f"{label}: conv / linear output" if many
                      else "each conv / linear: dot = channels out, stroke from channels in",
                      "showlegend": not many, **(group if many else {"legendgroup": "layers"}),
                      "marker": {"color": c, "size": 4 if many else 6, "opacity": 0.6 if many else 0.9,
                                 "line": {"width": 0}},
-                     "hovertemplate": "%{customdata}<br>%{text}<br>depth %{x:.0f}<extra></extra>"})
+                     "hovertemplate": "%{hovertext}<br>%{text}<br>depth %{x:.0f}<extra></extra>"})
         data.append({"type": "scatter", "mode": "lines+markers", "x": [t["depth"] for t in trunk],
                      "y": [t["channels"] for t in trunk], "customdata": [t["name"] for t in trunk],
                      "text": [t["text"] for t in trunk],
@@ -489,7 +500,7 @@ def channels_along_depth(profiles: list[Profile]) -> dict[str, Any]:
     if len(ticks) > 16:  # a very wide range: every other power of 2
         ticks = [t for t in ticks if t.bit_length() % 2 == 1]
     layout = base_layout(
-        "Channel width along depth" + ("" if many else f": {label_of(profiles[0])}"),
+        "Channel width along depth" + ("" if many else f": {chart_label(profiles[0])}"),
         xaxis={"title": {"text": "depth (weighted layers from the input, longest path)"}, "range": [0, x_max + 1],
                "zeroline": False},
         yaxis={"title": {"text": "channels (log scale)"}, "type": "log", "tickvals": ticks,
@@ -750,15 +761,16 @@ def roofline(profiles: list[Profile]) -> dict[str, Any]:
     for i, g in enumerate(order):
         rs = groups[g]
         data.append({
-            "type": "scatter", "mode": "markers", "name": g, "x": [r["intensity"] for r in rs],
+            "type": "scatter", "mode": "markers", "name": shown(g), "x": [r["intensity"] for r in rs],
             "y": [r["achieved_flops"] for r in rs], "customdata": [r["name"] for r in rs],
-            "text": [f"{r['type']} · {r['latency_ms']:.3g} ms ({100 * r['latency_ms'] / total_ms:.1f}% of layer time)"
+            "hovertext": [shown(r["name"]) for r in rs],
+            "text": [f"{shown(r['type'])} · {r['latency_ms']:.3g} ms ({100 * r['latency_ms'] / total_ms:.1f}% of layer time)"
                      f"<br>intensity {r['intensity']:.3g} FLOP/B · {si(r['achieved_flops'], 'FLOP/s')}"
                      f"<br>{100 * r['achieved_flops'] / roof_at(r['intensity'], peaks):.1f}% of roof"
                      f"{' · ' + r['bound'] + '-bound' if r.get('bound') else ''}" for r in rs],
             "marker": {"color": PALETTE[i % len(PALETTE)], "opacity": 0.75, "line": {"width": 0.5, "color": "#fff"},
                        "size": [round(5 + 45 * math.sqrt(r["latency_ms"] / total_ms), 2) for r in rs]},
-            "hovertemplate": "<b>%{customdata}</b><br>%{text}<extra>%{fullData.name}</extra>"})
+            "hovertemplate": "<b>%{hovertext}</b><br>%{text}<extra>%{fullData.name}</extra>"})
     ridge = ridge_of(peaks)
     xs = [r["intensity"] for r in drawn] or [ridge]
     lo, hi = min(min(xs), ridge) / 3, max(max(xs), ridge) * 3
@@ -779,7 +791,7 @@ def roofline(profiles: list[Profile]) -> dict[str, Any]:
                               f"({ms:.3g} ms, {100 * ms / total_ms:.1f}% of layer time)"})
     ys = [r["achieved_flops"] for r in drawn] + [bw * lo]
     layout = base_layout(
-        f"Roofline: {label_of(p)} · {measured_setting(m)}<br><span style='font-size:11px;color:#6b7280'>"
+        f"Roofline: {chart_label(p)} · {shown(measured_setting(m))}<br><span style='font-size:11px;color:#6b7280'>"
         f"{peak_source(peaks)} · colour: block kind (layer type "
         "outside blocks) · dot area: share of latency</span>",
         xaxis={"title": {"text": "arithmetic intensity, FLOP per byte moved"}, "type": "log",
@@ -817,7 +829,7 @@ def counted_vs_measured(profiles: list[Profile]) -> dict[str, Any]:
     if not measured:
         return placeholder_figure("History not measured on this machine: press “Measure the history set” "
                                   "or run archviz profile MODEL --measure for each model", height=220)
-    labels = [label_of(p) for p in measured]
+    labels = [chart_label(p) for p in measured]
     colours = page_colours(measured)
     ms = [measurement_of(p) for p in measured]
     eager = [m["total"]["eager_ms"] for m in ms]
@@ -846,7 +858,7 @@ def counted_vs_measured(profiles: list[Profile]) -> dict[str, Any]:
     peak = si(peak_flops, "FLOP/s")
     axis = {"tickangle": -45, "tickfont": {"size": 10}}
     layout = base_layout(
-        f"Counted vs measured: {'; '.join(settings)}",
+        f"Counted vs measured: {'; '.join(shown(x) for x in settings)}",
         xaxis={**axis, "domain": [0, 0.29]}, xaxis2={**axis, "domain": [0.355, 0.645], "anchor": "y2"},
         xaxis3={**axis, "domain": [0.71, 1], "anchor": "y3"},
         yaxis={"automargin": True}, yaxis2={"anchor": "x2", "automargin": True},
