@@ -11,6 +11,8 @@ was traced."""
 
 from __future__ import annotations
 
+import functools
+import math
 import os
 import weakref
 from dataclasses import dataclass, field
@@ -32,8 +34,12 @@ def parse_bytes(text: str) -> int:
         value = float(number) * _UNITS[unit]
     except ValueError:
         raise ArchvizError(f"ARCHVIZ_MEMORY_BUDGET={text!r} is not a size such as 8G or 512M", 2) from None
-    if not 0 < value < 2**62:
-        raise ArchvizError(f"ARCHVIZ_MEMORY_BUDGET={text!r} must be positive", 2)
+    if not math.isfinite(value):
+        raise ArchvizError(f"ARCHVIZ_MEMORY_BUDGET={text!r} is not a finite size: give one such as 8G or 512M", 2)
+    if value < 1:
+        raise ArchvizError(f"ARCHVIZ_MEMORY_BUDGET={text!r} is less than one byte: give a size such as 8G or 512M", 2)
+    if value >= 2**62:
+        raise ArchvizError(f"ARCHVIZ_MEMORY_BUDGET={text!r} is more than any machine holds (at most 4 EiB)", 2)
     return int(value)
 
 
@@ -55,6 +61,53 @@ def budget_bytes() -> int:
 
 def gb(n: float) -> str:
     return f"{n / 1e9:,.1f} GB" if n >= 1e8 else f"{n / 1e6:,.0f} MB"
+
+
+class BudgetError(ArchvizError):
+    """An input or an allocation over the memory budget: never a reason to try another way."""
+
+
+def allocation_bytes(func: Any, args: tuple, kwargs: dict) -> int | None:
+    """Bytes a factory operator (zeros, ones, empty, full, rand..., new_*) is about to allocate off
+    the meta device, read from its schema's `size`, `dtype` and `device` before it runs; None for
+    any other operator or a meta allocation."""
+    import torch
+
+    names = _argument_names(func)
+    if names is None or "size" not in names:
+        return None
+    at = names.index("size")
+    size = kwargs.get("size", args[at] if at < len(args) else None)
+    base = args[0] if args and names[0] == "self" and isinstance(args[0], torch.Tensor) else None
+    device = kwargs.get("device") or (base.device if base is not None else None)
+    if device is not None and torch.device(device).type == "meta":
+        return None
+    if base is None and device is None and torch.get_default_device().type == "meta":
+        return None
+    try:
+        numel = prod(int(s) for s in size)
+    except (TypeError, ValueError):
+        return None
+    dtype = kwargs.get("dtype") or (base.dtype if base is not None else torch.get_default_dtype())
+    return numel * torch.empty((), dtype=dtype, device="meta").element_size()
+
+
+@functools.lru_cache(maxsize=4096)
+def _argument_names(func: Any) -> tuple[str, ...] | None:
+    """An operator's argument names (from its schema), once per operator: this runs on every op."""
+    try:
+        return tuple(a.name for a in func._schema.arguments)
+    except AttributeError:
+        return None
+
+
+def check_allocation(func: Any, args: tuple, kwargs: dict) -> None:
+    """Refuse, before it happens, a real allocation over the budget made by user code during a
+    shapes-only run (a forward calling torch.ones(2**29) on the CPU)."""
+    need = allocation_bytes(func, args, kwargs)
+    if need is not None and need > budget_bytes():
+        raise BudgetError(f"the model allocates {gb(need)} on the CPU in its forward, over the memory "
+                          f"budget of {gb(budget_bytes())} (set ARCHVIZ_MEMORY_BUDGET to change it)", 2)
 
 
 @dataclass
@@ -100,6 +153,7 @@ def meta_activation_peak(model: Any, input_shape: list[int]) -> int | None:
 
     class Meter(TorchDispatchMode):
         def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            check_allocation(func, args, kwargs or {})
             out = func(*args, **(kwargs or {}))
             for t in tree_flatten(out)[0]:
                 if isinstance(t, torch.Tensor):
@@ -111,6 +165,8 @@ def meta_activation_peak(model: Any, input_shape: list[int]) -> int | None:
         meter.add(x)
         with torch.no_grad(), Meter():
             model(x)
+    except BudgetError:
+        raise
     except (Exception, SystemExit):  # the real trace reports user code's failures in one line
         return None
     return meter.peak
@@ -121,7 +177,7 @@ def check_input(input_shape: list[int], itemsize: int = 4) -> None:
     need = prod(input_shape) * itemsize
     budget = budget_bytes()
     if need > budget:
-        raise ArchvizError(f"input {'x'.join(map(str, input_shape))} alone needs {gb(need)}, over the "
+        raise BudgetError(f"input {'x'.join(map(str, input_shape))} alone needs {gb(need)}, over the "
                            f"memory budget of {gb(budget)} (set ARCHVIZ_MEMORY_BUDGET to change it)", 2)
 
 
@@ -139,7 +195,7 @@ def check_peak(model: Any, input_shape: list[int], peak: int) -> int:
     weights = sum(t.numel() * t.element_size() for t in (*model.parameters(), *model.buffers()))
     budget = budget_bytes()
     if peak + weights > budget:
-        raise ArchvizError(f"input {'x'.join(map(str, input_shape))} needs about {gb(peak)} of activations "
+        raise BudgetError(f"input {'x'.join(map(str, input_shape))} needs about {gb(peak)} of activations "
                            f"at their peak plus {gb(weights)} of weights, over the memory budget of "
                            f"{gb(budget)} (set ARCHVIZ_MEMORY_BUDGET to change it)", 2)
     return peak + weights

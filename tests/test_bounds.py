@@ -72,6 +72,19 @@ class ShellInForward(nn.Module):
         os.system("echo from-the-forward")  # writes to file descriptor 1, below Python
         return self.conv(x)
 
+class AllocatesInForward(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3)
+
+    def forward(self, x):
+        import torch
+        scratch = torch.ones(2 ** 29)  # 2 GiB of float32 on the CPU, whatever device x is on
+        return self.conv(x) + scratch[:1].sum()
+
+def allocates():
+    return AllocatesInForward()
+
 def shell():
     import os
     os.system("echo from-the-factory")
@@ -144,6 +157,29 @@ def test_user_code_writing_to_fd_1_never_reaches_stdout(user_code, fmt):
         assert r.stdout.splitlines()[0].startswith("name,")
 
 
+def test_a_cpu_allocation_in_the_forward_is_refused_before_it_happens(user_code):
+    """torch.ones(2**29) in a forward is 2**29 * 4 bytes = 2.1 GB (2 GiB): over a 1 GiB budget it
+    is refused before it exists; the child's peak resident memory (counted by the kernel) stays
+    far below it."""
+    import os
+    import subprocess
+    import sys
+
+    exe = os.path.join(os.path.dirname(sys.executable), "archviz")
+    # a fresh parent whose one child is the CLI: its children's peak RSS is that run's alone
+    probe = ("import json, resource, subprocess, sys\n"
+             "r = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
+             "print(json.dumps([r.returncode, r.stderr, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss]))")
+    out = subprocess.run([sys.executable, "-c", probe, exe, "profile", f"{user_code}:allocates", "--input",
+                          "1x3x16x16", "--no-cache"], capture_output=True, text=True, timeout=600,
+                         env={**os.environ, "ARCHVIZ_MEMORY_BUDGET": "1G"})
+    code, stderr, peak_kib = json.loads(out.stdout)
+    lines = stderr.splitlines()
+    assert code == 2 and len(lines) == 1, stderr
+    assert f"allocates {2 ** 29 * 4 / 1e9:.1f} GB on the CPU" in lines[0] and "budget of 1.1 GB" in lines[0]
+    assert peak_kib * 1024 < 2 ** 29 * 4 / 2  # never held the 2 GiB (torch itself: a few hundred MB)
+
+
 def test_budget_is_configurable_and_stated(user_code):
     r = run_cli("profile", f"{user_code}:tiny", "--input", "1x3x64x64", env={"ARCHVIZ_MEMORY_BUDGET": "100k"})
     line = one_error_line(r, 2)
@@ -171,7 +207,23 @@ def test_meta_peak_matches_hand_count():
 def test_parse_bytes_and_default_budget():
     assert parse_bytes("8G") == 8 * 2**30 and parse_bytes("512m") == 512 * 2**20
     assert parse_bytes("1000") == 1000 and parse_bytes("2GiB") == 2 * 2**30
-    assert 0 < budget_bytes() <= 8 * 2**30
+    # the default: 8 GiB, or half the machine's memory where that is less (memory.budget_bytes)
+    import os
+
+    half = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2
+    assert budget_bytes() == min(8 * 2**30, half) or "ARCHVIZ_MEMORY_BUDGET" in os.environ
+
+
+@pytest.mark.parametrize("text,words", [
+    ("1e999", "is not a finite size"), ("inf", "is not a finite size"), ("nan", "is not a finite size"),
+    ("1e-9", "is less than one byte"), ("0", "is less than one byte"), ("-5G", "is less than one byte"),
+    ("1e30", "is more than any machine holds"), ("eight", "is not a size such as 8G"),
+])
+def test_budget_values_get_their_own_message(text, words):
+    with pytest.raises(ArchvizError, match=words):
+        parse_bytes(text)
+    r = run_cli("profile", "resnet18", "-f", "json", env={"ARCHVIZ_MEMORY_BUDGET": text})
+    assert words in one_error_line(r, 2)
 
 
 @pytest.mark.parametrize("text", ["1x3x123456789012345678901x3", "99999999999", "1x3x2147483648x2"])

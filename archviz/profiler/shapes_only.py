@@ -79,7 +79,7 @@ def _shapes_only_mode():
     import torch
     from torch.utils._python_dispatch import TorchDispatchMode
 
-    from ..memory import PeakMeter
+    from ..memory import PeakMeter, check_allocation
 
     convolution = torch.ops.aten.convolution.default
     _convolution = torch.ops.aten._convolution.default
@@ -151,6 +151,7 @@ def _shapes_only_mode():
             state = torch._C._get_tracing_state()
             if state is not None and func is convolution:
                 return self._traced_convolution(args)
+            check_allocation(func, args, kwargs)  # user code's own CPU tensors, before they exist
             self._set_tracing(None)
             try:
                 out = shortcuts.get(func, func)(*args, **kwargs)
@@ -180,7 +181,7 @@ def trace_shapes_only(model: Any, input_shape: list[int],
     import torch
 
     from ..errors import ArchvizError
-    from ..memory import PeakMeter
+    from ..memory import BudgetError, PeakMeter
     from . import trace_model
 
     meter = PeakMeter()
@@ -189,6 +190,8 @@ def trace_shapes_only(model: Any, input_shape: list[int],
     try:
         with _shapes_only_mode()(meter):
             trace = trace_model(model, input_shape, backend, (x,))
+    except BudgetError:
+        raise  # over the budget: tracing for real would allocate it
     except ArchvizError:
         return None
     return trace, meter.peak
