@@ -15,6 +15,10 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 from .build import stdout_to_stderr
+from .files import check_target
+from .render.numbers import printable
+
+MAX_TIMEOUT = 7 * 24 * 3600.0  # a week: seconds one sweep profile may take (inf or 1e10 is refused)
 from .errors import ArchvizError, describe
 
 # torch warns that jit tracing is deprecated; the counting backend seam is where that is handled.
@@ -349,6 +353,7 @@ def diagram(
     name = normalise(model, None)[0]  # the profile's model name, as the default file name
     target = output or Path(f"{name.replace('/', '_').replace(':', '_')}.svg")
     check_output(target)  # a bad suffix, a missing 'dot' or an unknown colour fails before any profiling
+    check_target(target)
     measured = check_colour(color)
     names = [n.strip() for n in (expand or "").split(",") if n.strip()]
     with stage_reporter(quiet) as report, stdout_to_stderr():  # user code never writes our stdout
@@ -394,8 +399,12 @@ def report(
     from .render.report import write_report
     from .service import get_measured_profile, get_profiles, normalise
 
+    if output is not None and output.is_dir():
+        fail(f"{printable(output)} is a folder: give a file name ending in .html", 2)
     if output is not None and output.suffix.lower() not in (".html", ".htm"):
         fail(f"report output must end in .html, not {output.suffix or '(none)'!r}", 2)
+    if output is not None:
+        check_target(output)  # a folder in its place, or one that cannot be written: before any work
     if atlas or not models:
         if not atlas:
             fail("give a MODEL (or --atlas for every model in the store)", 2)
@@ -476,7 +485,7 @@ def sweep(
                                 help="Worker processes (local, or the LocalCluster's)"),
     retries: int = typer.Option(1, "--retries", min=0, max=10, metavar="N",
                                 help="Tries again a model that timed out or whose worker died"),
-    timeout: float = typer.Option(300.0, "--timeout", min=0, metavar="S",
+    timeout: float = typer.Option(300.0, "--timeout", min=0, max=MAX_TIMEOUT, metavar="S",
                                   help="Seconds one profile may take before its worker is killed "
                                        "(0: no limit)"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar on stderr (failures "

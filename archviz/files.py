@@ -90,8 +90,45 @@ def warn_rebuilt(path: Path, why: str) -> None:
           "it is made again", file=sys.stderr)
 
 
+def target_problem(path: Path) -> str | None:
+    """Why an output file cannot be written at `path` (said before any work), or None: a folder
+    in its place, a parent that is a file, or a folder that cannot be written."""
+    path = Path(path)
+    if path.is_dir():
+        return f"{path} is a folder: give a file name"
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        return f"{path} cannot be made: {parent} is not a folder"
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return f"{path} cannot be written: no permission to write in {parent}"
+    return None
+
+
+def check_target(path: Path) -> None:
+    from .errors import ArchvizError
+    from .render.numbers import printable
+
+    problem = target_problem(path)
+    if problem:
+        raise ArchvizError(printable(problem), 2)
+
+
 def write_atomic(path: Path, data: bytes) -> None:
-    """Write to a temp file beside `path`, then rename: a failed run leaves the old file intact."""
+    """Write to a temp file beside `path`, then rename: a failed run leaves the old file intact. A
+    failure is an ArchvizError naming `path` (never the temporary file) and its reason."""
+    from .errors import ArchvizError
+    from .render.numbers import printable
+
+    check_target(path)
+    try:
+        _write_atomic(path, data)
+    except OSError as exc:
+        raise ArchvizError(f"cannot write {printable(path)}: {exc.strerror or type(exc).__name__}", 2) from None
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
@@ -109,10 +146,10 @@ def write_atomic(path: Path, data: bytes) -> None:
 def write_quietly(path: Path | None, text: str) -> bool:
     """write_atomic for caches (the catalogue snapshot, found sizes, device peaks): a file that
     cannot be written only costs finding its contents again, so trouble is swallowed (False)."""
-    if path is None:
+    if path is None or target_problem(path):
         return False
     try:
-        write_atomic(path, text.encode("utf-8"))
+        _write_atomic(path, text.encode("utf-8"))
     except OSError:
         return False
     return True

@@ -129,6 +129,22 @@ def test_foreign_host_headers_are_refused(server):
     assert status == 403
 
 
+def test_an_absolute_form_request_line_is_judged_by_its_authority(server):
+    """GET http://evil/ with an allowed Host header: the request line's authority is what a proxy
+    or the server would route by, so it is checked too."""
+    port = server.port
+
+    def status_of(line: str) -> bytes:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            s.sendall(f"{line}\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n".encode())
+            return s.recv(64).split(b" ")[1]
+
+    assert status_of("GET http://evil.example/_dash-layout HTTP/1.1") == b"403"
+    assert status_of(f"GET http://user@evil.example:{port}/_dash-layout HTTP/1.1") == b"403"
+    assert status_of(f"GET http://127.0.0.1:{port}/_dash-layout HTTP/1.1") == b"200"
+    assert status_of("GET /_dash-layout HTTP/1.1") == b"200"
+
+
 def test_allow_host_admits_a_named_host(history_profiles):
     srv = DashServer(env=dict(os.environ), args=("--allow-host", "archviz.lan"))
     try:

@@ -65,6 +65,16 @@ def host_name(header: str | None) -> str:
     return (m.group("v6") or m.group("name")) if m else ""
 
 
+_ABSOLUTE = re.compile(r"^[a-z][a-z0-9+.-]*://(?P<authority>[^/?#]*)", re.IGNORECASE)
+
+
+def request_authority(uri: str) -> str | None:
+    """The host[:port] of a request line in absolute form ('http://evil:80/x' -> 'evil:80', any
+    user info dropped), None for the usual origin form ('/x')."""
+    m = _ABSOLUTE.match(uri or "")
+    return m.group("authority").rsplit("@", 1)[-1] if m else None
+
+
 def guard_hosts(server: Any, allowed: frozenset[str]) -> None:
     """Refuse (403) every request whose Host header is not one of `allowed`."""
     from flask import Response, request
@@ -72,6 +82,9 @@ def guard_hosts(server: Any, allowed: frozenset[str]) -> None:
     @server.before_request
     def _check_host():
         name = host_name(request.headers.get("Host"))
+        authority = request_authority(request.environ.get("REQUEST_URI", ""))
+        if authority is not None and host_name(authority) not in allowed:
+            name = host_name(authority)  # absolute form (GET http://evil/): judged by its authority
         if name not in allowed:
             return Response(f"archviz dashboard: Host {name[:100]!r} is not allowed "
                             "(start it with --allow-host NAME to serve that name)\n",

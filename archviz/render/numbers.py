@@ -6,9 +6,11 @@ import re
 from typing import Any
 
 # C0 controls, DEL, C1 controls, line/paragraph separators, the bidi controls (embeddings,
-# overrides, isolates, marks) and lone surrogates (unencodable): shown escaped, never sent to a
+# overrides, isolates, marks), the invisible ones (zero-width space, joiners, word joiner, soft
+# hyphen, byte-order mark) and lone surrogates (unencodable): shown escaped, never sent to a
 # terminal, file or layout engine.
-_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]")
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u2064"
+                          r"\u2066-\u2069\ufeff\ud800-\udfff]")
 _SHORT = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 

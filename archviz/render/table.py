@@ -14,6 +14,8 @@ import csv
 import html
 import io
 import json
+import math
+import re
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
@@ -42,20 +44,34 @@ def cell(col: str, v: Any) -> str:
     return printable(v)
 
 
+CSV_TEXT_COLUMNS = ("name", "type", "block")  # names: what a spreadsheet must never run as a formula
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_text(text: str) -> str:
+    """A name as a CSV cell: one that starts like a spreadsheet formula (=, +, -, @) gets a
+    leading apostrophe, so Excel or LibreOffice shows it instead of evaluating it."""
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
 def to_csv(profile: Profile, depth: int | None) -> str:
     """Plain CSV, header row first, so any CSV reader takes it as is; the conventions are in the
-    JSON, Markdown and report outputs."""
+    JSON, Markdown and report outputs. Names that start like formulas are defused (csv_text)."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(TEXT_COLUMNS)
     for r in rows_at_depth(profile, depth):
-        w.writerow([cell(c, r[c]) for c in TEXT_COLUMNS])
+        w.writerow([csv_text(cell(c, r[c])) if c in CSV_TEXT_COLUMNS else cell(c, r[c]) for c in TEXT_COLUMNS])
     return buf.getvalue()
 
 
+_MARKDOWN_SYNTAX = re.compile(r"([\\`*_\[\]()#!~>+{}])")
+
+
 def markdown_text(text: str) -> str:
-    """A table cell as Markdown text: no column break, no raw HTML for a Markdown renderer."""
-    return html.escape(text, quote=False).replace("|", "\\|")
+    """A table cell as Markdown text: no column break, no raw HTML, and no link, image, emphasis,
+    code or heading syntax (each such character backslash-escaped) for a Markdown renderer."""
+    return _MARKDOWN_SYNTAX.sub(r"\\\1", html.escape(text, quote=False)).replace("|", "\\|")
 
 
 def to_markdown(profile: Profile, depth: int | None) -> str:
@@ -64,7 +80,7 @@ def to_markdown(profile: Profile, depth: int | None) -> str:
     for r in rows_at_depth(profile, depth):
         vals = [markdown_text(cell(c, r[c])) for c in TEXT_COLUMNS]
         lines.append("| " + " | ".join(vals) + " |")
-    lines += ["", *summary_lines(profile)]
+    lines += ["", *(markdown_text(line) for line in summary_lines(profile))]  # they quote names too
     return "\n".join(lines) + "\n"
 
 
@@ -74,7 +90,32 @@ def to_json(profile: Profile, depth: int | None) -> str:
     if profile.measurement:  # archviz profile --measure: the measured keys too
         keys = (*keys, *MEASURED_COLUMNS)
     data["layers"] = [{k: r.get(k) for k in keys} for r in rows_at_depth(profile, depth)]
-    return json.dumps(data, indent=2)
+    data, unknown = finite_json(data)
+    if unknown:
+        data["notes"] = [*data.get("notes", []), f"{len(unknown)} figure(s) were not finite numbers and are "
+                         f"written as null: {', '.join(unknown[:5])}{' ...' if len(unknown) > 5 else ''}"]
+    return json.dumps(data, indent=2, allow_nan=False)
+
+
+def finite_json(value: Any, path: str = "") -> tuple[Any, list[str]]:
+    """`value` with every NaN or infinity replaced by None, and where they were: JSON has no such
+    numbers (json.dumps would write the non-standard NaN and Infinity)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None, [path or "(value)"]
+    if isinstance(value, dict):
+        out, where = {}, []
+        for k, v in value.items():
+            out[k], w = finite_json(v, f"{path}.{k}" if path else str(k))
+            where += w
+        return out, where
+    if isinstance(value, list):
+        out_list, where = [], []
+        for i, v in enumerate(value):
+            item, w = finite_json(v, f"{path}[{i}]")
+            out_list.append(item)
+            where += w
+        return out_list, where
+    return value, []
 
 
 def summary_lines(profile: Profile) -> list[str]:
