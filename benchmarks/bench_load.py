@@ -81,9 +81,40 @@ def main(n: int = 500) -> None:
               f"max {1e3 * max(times, default=float('nan')):.0f} ms")
         for e in sorted(set(errors))[:5]:
             print("  error:", e)
+        burst_on_a_missing_key(server)
         idle_sockets(server, 1050)
     finally:
         server.stop()
+
+
+def burst_on_a_missing_key(server, n: int = 10) -> None:
+    """n simultaneous Explorer requests for one profile not yet stored (one computes it, the others
+    are told so at once), and meanwhile a stored profile's request: how long the stored one takes,
+    against the same request alone just before (issue 19: it took 4.4 s instead of 0.05 s)."""
+    def stored() -> float:
+        t0 = time.perf_counter()
+        call(server.url, EXPLORER_OUTPUT, {"ex-model.value": "resnet18", "ex-size.value": None}, timeout=120)
+        return time.perf_counter() - t0
+
+    stored()  # warm
+    alone = sorted(stored() for _ in range(5))[2]
+    size = 40 + int(time.time()) % 50 * 2  # a size not stored yet in this run's store
+    answers: list[str] = []
+
+    def missing() -> None:
+        r = call(server.url, EXPLORER_OUTPUT, {"ex-model.value": "resnet50", "ex-size.value": size}, timeout=300)
+        answers.append("computed" if r.get("ex-headline", {}).get("children") else "told")
+
+    threads = [threading.Thread(target=missing) for _ in range(n)]
+    for t in threads:
+        t.start()
+    time.sleep(0.2)
+    during = sorted(stored() for _ in range(5))[2]
+    for t in threads:
+        t.join(timeout=300)
+    print(f"{n} requests for a missing resnet50 at {size} px ({answers.count('computed')} computed, "
+          f"{answers.count('told')} told to retry); a stored resnet18 meanwhile: {1e3 * during:.0f} ms "
+          f"(alone: {1e3 * alone:.0f} ms; ratio {during / alone:.1f}x)")
 
 
 def idle_sockets(server, n: int) -> None:
