@@ -231,11 +231,19 @@ def test_layer_table_formats_aligns_indents_and_exports(server, driver):
         "{ out[td.textContent] = parseFloat(getComputedStyle(td).paddingLeft); }); return out")
     assert pads["layer1"] < pads["layer1.0"] < pads["layer1.0.conv1"]  # one step per tree level
     assert pads["conv1"] == pads["layer1"]
+    # the conv1 row, by hand: 7x7 conv, 3 -> 64 channels, stride 2 on 224 px: 64*3*49 = 9,408 params
+    # and 112*112*64 outputs of 3*49 multiply-adds = 118,013,952 MACs (He et al. 2016, Table 1)
+    conv1 = driver.execute_script(
+        "const r = [...document.querySelectorAll('#ex-table tr')].find(tr => "
+        "tr.querySelector('td[data-dash-column=name]')?.textContent === 'conv1');"
+        "return ['params', 'macs'].map(k => r.querySelector(`td[data-dash-column=${k}]`).textContent)")
+    assert conv1 == ["9,408", "118,013,952"]
     driver.find_element("css selector", "#ex-table button.export").click()
     exported = downloaded(driver.downloads, "Data.csv")
     rows = list(csv.DictReader(io.StringIO(exported.read_text(encoding="utf-8-sig"))))  # SheetJS writes a BOM
     assert rows[0]["name"] == "(model)" and rows[0]["params"] == "25557032"  # raw numbers, no separators
-    assert rows[0]["macs"] == str(logic.load("resnet50").totals["macs"])
+    row = next(r for r in rows if r["name"] == "conv1")
+    assert (row["params"], row["macs"]) == ("9408", str(112 * 112 * 64 * 3 * 49))
 
 
 @pytest.mark.browser
