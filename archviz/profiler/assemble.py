@@ -11,7 +11,7 @@ from .graph import (GLOBAL, SPATIAL, Field, GraphAnalysis, Lineage, block_kind, 
 from .handlers import CONV_LINEAR_OPS, MERGE_OPS
 from .trace import ROOT_NAME, Op, Trace
 
-CATEGORY = {"aten::_convolution": "conv", "aten::linear": "linear", "aten::addmm": "linear",
+CATEGORY = {"aten::_convolution": "conv", "aten::_convolution_mode": "conv", "aten::linear": "linear", "aten::addmm": "linear",
             "aten::batch_norm": "norm", "aten::layer_norm": "norm", "aten::group_norm": "norm"}
 
 

@@ -121,6 +121,14 @@ def sdpa_activations(inputs: list[Any], outputs: list[Any]) -> float:
     return 0
 
 
+def conv_mode(inputs: list[Any], outputs: list[Any]) -> float:
+    """aten::_convolution_mode (a convolution with padding="same" or "valid"; fvcore has no rule):
+    as for any convolution, each output element is C_in/groups x prod(kernel) multiply-adds,
+    C_in/groups being the weight's second dimension."""
+    weight = shape_of(inputs[1])
+    return _numel(outputs[0]) * prod(weight[1:]) if weight and len(weight) > 2 else 0
+
+
 # ---- recurrent layers (nn.RNN, nn.GRU, nn.LSTM; their cells trace as linear + elementwise ops) ---
 RNN_OPS: dict[str, int] = {"aten::lstm": 4, "aten::gru": 3, "aten::rnn_tanh": 1, "aten::rnn_relu": 1}
 
@@ -175,6 +183,7 @@ EXTRA_MAC_HANDLES: dict[str, Handle] = {
     "aten::linalg_vector_norm": per_input_element(1),
     "aten::scaled_dot_product_attention": sdpa,
     "aten::_native_multi_head_attention": native_mha,
+    "aten::_convolution_mode": conv_mode,
     **{op: rnn for op in RNN_OPS},
 }
 
@@ -182,6 +191,7 @@ EXTRA_MAC_HANDLES: dict[str, Handle] = {
 EXTRA_ACTIVATION_HANDLES: dict[str, Handle] = {
     "aten::_native_multi_head_attention": native_mha_activations,
     "aten::scaled_dot_product_attention": sdpa_activations,
+    "aten::_convolution_mode": per_output_element(1),  # a convolution's output, as fvcore counts one
 }
 
 # Fused operators that run a child module's layer inside them: (child attribute, its MACs, its
@@ -207,7 +217,7 @@ ZERO_COST_OPS: set[str] = PAD_OPS | {f"aten::{op}" for op in (
 
 # What torchvision's GFLOPS counts: convolutions, linear layers and matrix products (for
 # transformers the attention's projections and matmuls, which its published figures include).
-CONV_LINEAR_OPS: set[str] = {"aten::_convolution", "aten::linear", "aten::addmm", "aten::matmul",
+CONV_LINEAR_OPS: set[str] = {"aten::_convolution", "aten::_convolution_mode", "aten::linear", "aten::addmm", "aten::matmul",
                              "aten::mm", "aten::bmm", "aten::einsum",
                              "aten::scaled_dot_product_attention", "aten::_native_multi_head_attention",
                              *RNN_OPS}
@@ -219,7 +229,7 @@ DEPTH_OF: dict[str, Callable[[list[Any]], int]] = {op: rnn_depth for op in RNN_O
 UNPACK_OPS: set[str] = {"prim::ListUnpack", "prim::TupleUnpack", "aten::chunk", "aten::unsafe_chunk",
                         "aten::split", "aten::split_with_sizes", "aten::unbind"}
 MATMUL_OPS: set[str] = {"aten::matmul", "aten::mm", "aten::bmm", "aten::einsum"}
-WEIGHT_OPS: set[str] = {"aten::_convolution", "aten::linear", "aten::addmm",
+WEIGHT_OPS: set[str] = {"aten::_convolution", "aten::_convolution_mode", "aten::linear", "aten::addmm",
                         "aten::_native_multi_head_attention", *RNN_OPS}  # always carry a weight
 MERGE_OPS: dict[str, str] = {
     "aten::add": "add", "aten::add_": "add", "aten::cat": "concat",
@@ -243,6 +253,20 @@ def conv_geometry(inputs: list[Any]) -> dict[str, Any]:
     return {"kernel": kernel, "stride": _listify(const(inputs[3]), n),
             "padding": _listify(const(inputs[4]), n), "dilation": _listify(const(inputs[5]), n),
             "transposed": bool(const(inputs[6])), "groups": const(inputs[8])}
+
+
+def conv_mode_geometry(inputs: list[Any]) -> dict[str, Any]:
+    """aten::_convolution_mode(input, weight, bias, stride, padding, dilation, groups), padding a
+    string: "valid" is no padding; "same" pads d*(k-1) in all, the smaller half first (left =
+    d*(k-1) // 2, as torch does when the total is odd), which is the offset the field needs."""
+    weight = shape_of(inputs[1]) or []
+    kernel = weight[2:]
+    n = len(kernel)
+    dilation = _listify(const(inputs[5]), n)
+    mode = const(inputs[4])
+    padding = [d * (k - 1) // 2 for d, k in zip(dilation, kernel)] if mode == "same" else [0] * n
+    return {"kernel": kernel, "stride": _listify(const(inputs[3]), n), "padding": padding,
+            "dilation": dilation, "transposed": False, "groups": const(inputs[6]), "padding_mode": mode}
 
 
 def pool_geometry(has_dilation: bool) -> Callable[[list[Any]], dict[str, Any]]:
@@ -278,6 +302,7 @@ GEOMETRY: dict[str, Callable[[list[Any]], dict[str, Any]]] = {
     "aten::slice": slice_geometry,
     **{op: pad_geometry for op in PAD_OPS},
     "aten::_convolution": conv_geometry,
+    "aten::_convolution_mode": conv_mode_geometry,
     **{f"aten::max_pool{d}d": pool_geometry(True) for d in (1, 2, 3)},
     **{f"aten::avg_pool{d}d": pool_geometry(False) for d in (1, 2, 3)},
     "aten::flatten": dims_geometry(1),
