@@ -65,7 +65,7 @@ def test_csv_markdown_and_table_formats():
     base = ("profile", f"{TOYS}:hand_cnn", "--input", "1x3x16x16")
     csv = run_cli(*base, "--format", "csv")
     lines = csv.stdout.splitlines()
-    assert csv.returncode == 0 and lines[0].startswith("name,type,output_shape")  # header first
+    assert csv.returncode == 0 and lines[0].startswith("name,type,level,parent,output_shape")  # header first
     import io
 
     import pandas as pd

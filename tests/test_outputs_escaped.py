@@ -83,3 +83,29 @@ def test_an_unwritable_folder_is_named(tmp_path, monkeypatch):
     real = os.access
     monkeypatch.setattr(os, "access", lambda p, mode: False if str(p) == str(tmp_path) else real(p, mode))
     assert target_problem(tmp_path / "r.html") == f"{tmp_path / 'r.html'} cannot be written: no permission to write in {tmp_path}"
+
+
+def test_csv_columns_are_typed_and_rebuild_the_tree(history_profiles):
+    """pandas reads every count as a number and the field as rf_kind plus numbers; `parent` names
+    each row's parent row. resnet18's layer4.1.conv2: field 435 at stride 32 (the published
+    ResNet-18 field, Araujo et al. 2019), its parent layer4.1, whose parent is layer4."""
+    import pandas as pd
+
+    df = pd.read_csv(io.StringIO(to_csv(history_profiles["resnet18"], None)))
+    for col in ("level", "params", "own_params", "macs", "flops", "activations"):
+        assert str(df[col].dtype) == "int64", col
+    for col in ("rf_h", "rf_w", "stride_h", "stride_w"):
+        assert str(df[col].dtype) == "float64", col
+    conv = df[df["name"] == "layer4.1.conv2"].iloc[0]
+    assert (conv["rf_kind"], conv["rf_h"], conv["stride_w"]) == ("spatial", 435.0, 32.0)
+    parent_of = dict(zip(df["name"], df["parent"]))
+    assert parent_of["layer4.1.conv2"] == "layer4.1" and parent_of["layer4.1"] == "layer4"
+    fc = df[df["name"] == "fc"].iloc[0]
+    assert fc["rf_kind"] == "global" and pd.isna(fc["rf_h"])
+    assert df.loc[0, "params"] == 11_689_512 and df.loc[0, "own_params"] == 0  # the root owns none
+
+
+def test_json_rows_carry_own_params(history_profiles):
+    data = json.loads(to_json(history_profiles["resnet18"], None))
+    rows = {r["name"]: r for r in data["layers"]}
+    assert rows["conv1"]["own_params"] == 64 * 3 * 7 * 7 and rows["layer1"]["own_params"] == 0

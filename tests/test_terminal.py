@@ -12,7 +12,7 @@ import typer
 
 import archviz
 from archviz.render.numbers import grouped, human
-from archviz.render.table import (TABLE_COLUMNS, TABLE_PRIORITY, TEXT_COLUMNS, Column, fit_columns,
+from archviz.render.table import (CSV_COLUMNS, TABLE_COLUMNS, TABLE_PRIORITY, TEXT_COLUMNS, Column, fit_columns,
                                   fitted_cells, history_rows, rows_at_depth, shorten_end, shorten_middle,
                                   table_width)
 from conftest import run_cli
@@ -155,10 +155,10 @@ def test_csv_is_plain_and_matches_the_profile(resnet50):
     for depth in (1, 2):
         r = run_cli("profile", "resnet50", "-f", "csv", "--depth", str(depth))
         assert r.returncode == 0, r.stderr
-        assert r.stdout.startswith("name,type,output_shape,")
+        assert r.stdout.startswith("name,type,level,parent,output_shape,")
         df = pd.read_csv(io.StringIO(r.stdout))
         layers = rows_at_depth(resnet50, depth)
-        assert list(df.columns) == TEXT_COLUMNS
+        assert list(df.columns) == CSV_COLUMNS
         assert len(df) == len(layers)
         assert df["params"].tolist() == [x["params"] for x in layers]
         assert df["macs"].tolist() == [x["macs"] for x in layers]

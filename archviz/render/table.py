@@ -22,7 +22,7 @@ from typing import Any, Callable, Sequence
 from rich.cells import cell_len
 
 from ..errors import ArchvizError
-from ..record import MEASURED_COLUMNS, Profile
+from ..record import MEASURED_COLUMNS, Profile, field_columns
 from .numbers import grouped, human, pair, printable, shape
 from .summary import field_card
 
@@ -44,7 +44,7 @@ def cell(col: str, v: Any) -> str:
     return printable(v)
 
 
-CSV_TEXT_COLUMNS = ("name", "type", "block")  # names: what a spreadsheet must never run as a formula
+CSV_TEXT_COLUMNS = ("name", "type", "block", "parent")  # names: what a spreadsheet must never run as a formula
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -54,14 +54,38 @@ def csv_text(text: str) -> str:
     return "'" + text if text.startswith(FORMULA_START) else text
 
 
+# The CSV's columns: every one of a single type, so a spreadsheet or pandas reads numbers as numbers.
+# The field, stride and padding are typed as in `Profile.table`: `rf_kind` (spatial, global or
+# unknown) and numeric H and W columns, empty where the kind is not spatial; `level` and `parent`
+# rebuild the module tree.
+CSV_COLUMNS = ["name", "type", "level", "parent", "output_shape", "params", "own_params", "macs", "flops",
+               "activations", "rf_kind", "rf_h", "rf_w", "stride_h", "stride_w", "pad_h", "pad_w", "depth",
+               "block"]
+
+
+def csv_cell(col: str, row: dict[str, Any]) -> Any:
+    """One CSV cell: numbers as they are (empty for null), text printable, names defused."""
+    v = row.get(col)
+    if col == "output_shape":
+        return shape(v) if v else ""
+    if v is None:
+        return ""
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return v
+    text = printable(v)
+    return csv_text(text) if col in CSV_TEXT_COLUMNS else text
+
+
 def to_csv(profile: Profile, depth: int | None) -> str:
-    """Plain CSV, header row first, so any CSV reader takes it as is; the conventions are in the
-    JSON, Markdown and report outputs. Names that start like formulas are defused (csv_text)."""
+    """Plain CSV, header row first, one type per column (CSV_COLUMNS), so any CSV reader takes it
+    as is; the conventions are in the JSON, Markdown and report outputs. Names that start like
+    formulas are defused (csv_text)."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(TEXT_COLUMNS)
+    w.writerow(CSV_COLUMNS)
     for r in rows_at_depth(profile, depth):
-        w.writerow([csv_text(cell(c, r[c])) if c in CSV_TEXT_COLUMNS else cell(c, r[c]) for c in TEXT_COLUMNS])
+        row = {**r, **field_columns(r)}
+        w.writerow([csv_cell(c, row) for c in CSV_COLUMNS])
     return buf.getvalue()
 
 
@@ -86,7 +110,7 @@ def to_markdown(profile: Profile, depth: int | None) -> str:
 
 def to_json(profile: Profile, depth: int | None) -> str:
     data = profile.contract()
-    keys = (*TEXT_COLUMNS, "level", "parent", "effective_padding", "conv_linear_macs")
+    keys = (*TEXT_COLUMNS, "level", "parent", "own_params", "effective_padding", "conv_linear_macs")
     if profile.measurement:  # archviz profile --measure: the measured keys too
         keys = (*keys, *MEASURED_COLUMNS)
     data["layers"] = [{k: r.get(k) for k in keys} for r in rows_at_depth(profile, depth)]
