@@ -238,9 +238,13 @@ def test_layer_table_formats_aligns_indents_and_exports(server, driver):
         "tr.querySelector('td[data-dash-column=name]')?.textContent === 'conv1');"
         "return ['params', 'macs'].map(k => r.querySelector(`td[data-dash-column=${k}]`).textContent)")
     assert conv1 == ["9,408", "118,013,952"]
-    driver.find_element("css selector", "#ex-table button.export").click()
-    exported = downloaded(driver.downloads, "Data.csv")
-    rows = list(csv.DictReader(io.StringIO(exported.read_text(encoding="utf-8-sig"))))  # SheetJS writes a BOM
+    # one export, the layer CSV button (the table has no second, SheetJS "Data.csv" with a BOM)
+    assert driver.find_elements("css selector", "#ex-table button.export") == []
+    driver.find_element("css selector", "#ex-dl-csv").click()
+    exported = downloaded(driver.downloads, "resnet50-layers.csv")
+    text = exported.read_text(encoding="utf-8")
+    assert not text.startswith("\ufeff")
+    rows = list(csv.DictReader(io.StringIO(text)))
     assert rows[0]["name"] == "(model)" and rows[0]["params"] == "25557032"  # raw numbers, no separators
     row = next(r for r in rows if r["name"] == "conv1")
     assert (row["params"], row["macs"]) == ("9408", str(112 * 112 * 64 * 3 * 49))

@@ -185,13 +185,12 @@ def explorer_results() -> list[html.Section]:
                       dcc.Loading(dcc.Graph(id="ex-roofline", config=GRAPH_CONFIG, style=ROOFLINE_STYLE))]),
         html.Section([html.H2("Layers"),
                       html.P("Names are indented by their depth in the module tree; counts have all their digits "
-                             "(MACs = multiply-adds, FLOPs = 2 × MACs). Export writes the rows shown as CSV, "
-                             "numbers unformatted.", className="muted"),
+                             "(MACs = multiply-adds, FLOPs = 2 × MACs). The Layers (CSV) button above downloads every row, "
+                             "one type per column.", className="muted"),
                       html.Div(id="ex-selected", className="muted"),
                       dash_table.DataTable(
                           id="ex-table", columns=layer_columns(),
                           sort_action="native", filter_action="native", page_size=PAGE_SIZE,
-                          export_format="csv", export_headers="ids",
                           style_table={"overflowX": "auto"},
                           style_cell={"fontFamily": "DejaVu Sans, Arial", "fontSize": "12px", "padding": "4px 8px"},
                           style_cell_conditional=[{"if": {"column_id": c}, "textAlign": "left"} for c in TEXT_LEFT],
