@@ -198,3 +198,46 @@ def test_every_dense_layer_has_an_identity_skip():
     layers = [b for b in p.blocks if b["type"] == "_DenseLayer"]
     assert len(layers) == 6 + 12 + 24 + 16 == 58
     assert {b["skip"] for b in layers} == {"identity"}
+
+
+# ---- issue 20: adaptive pooling by the README's rule, baddbmm and nn.Bilinear ------------------
+def test_adaptive_pooling_counts_each_outputs_window():
+    """VGG-16 at 256 px: features end at 8x8, pooled to 7x7; by the adaptive rule output i spans
+    floor(8i/7) to ceil(8(i+1)/7), 2 positions for every i, so k_h*k_w = 4 per output element:
+    512 channels * 49 * 4 = 100,352 (1 per input element would be 512 * 64 = 32,768)."""
+    import torchvision
+
+    from archviz.profiler import profile_module
+
+    p = profile_module(torchvision.models.vgg16().eval(), [1, 3, 256, 256], "vgg16")
+    assert p.layer("avgpool")["macs"] == 512 * 49 * 4
+    # at 224 px the pool is 7x7 to 7x7: one position per window, 512 * 49
+    q = profile_module(torchvision.models.vgg16().eval(), [1, 3, 224, 224], "vgg16")
+    assert q.layer("avgpool")["macs"] == 512 * 49
+
+
+def test_baddbmm_against_flopcountermode_and_bilinear_by_hand():
+    import torch
+    from torch import nn
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from archviz.profiler import profile_module
+
+    class Both(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.bil = nn.Bilinear(5, 7, 3)
+
+        def forward(self, x):  # x: 2 x 8 x 8
+            y = torch.baddbmm(x[:, :3, :5], x[:, :3, :4], x[:, :4, :5])  # 2 x 3 x 5
+            return self.bil(y.flatten(0, 1), x[:, 0, :7].repeat_interleave(3, 0))
+
+    model = Both().eval()
+    with FlopCounterMode(display=False) as counter:
+        torch.baddbmm(torch.zeros(2, 3, 5), torch.zeros(2, 3, 4), torch.zeros(2, 4, 5))
+    p = profile_module(model, [2, 8, 8], "both")
+    ops = {n["op"]: n["macs"] for n in p.graph if n["op"] in ("baddbmm", "bilinear")}
+    assert ops["baddbmm"] == counter.get_total_flops() // 2 == 2 * 3 * 4 * 5
+    # bilinear, by hand: 6 rows, 3 outputs, each x1^T W_k x2 with W_k 5 x 7: 6 * 3 * 5 * 7
+    assert ops["bilinear"] == 6 * 3 * 5 * 7
+    assert p.uncounted_ops == {} and p.layer("bil")["macs"] == 6 * 3 * 5 * 7

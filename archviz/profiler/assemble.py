@@ -211,8 +211,8 @@ class Assembler:
         for op in self.trace.ops:
             if op.macs:
                 breakdown[op.kind.split("::")[-1]] += op.macs
-            if op.attrs.get("fvcore"):
-                fvcore_macs += op.macs
+            if op.attrs.get("fvcore"):  # fvcore's own count, where archviz's convention differs too
+                fvcore_macs += op.attrs.get("fvcore_macs", op.macs)
         spatial = [(self.ga.producer[v], v) for v, f in self.ga.fields.items()
                    if f.kind == SPATIAL and v in self.ga.producer]
         last = max(spatial)[1] if spatial else None

@@ -8,7 +8,7 @@ import warnings
 from collections import Counter
 from typing import Any
 
-from .handlers import (CHILD_SHARES, DEPTH_OF, EXTRA_ACTIVATION_HANDLES, EXTRA_MAC_HANDLES, GEOMETRY,
+from .handlers import (OVERRIDE_MAC_HANDLES, CHILD_SHARES, DEPTH_OF, EXTRA_ACTIVATION_HANDLES, EXTRA_MAC_HANDLES, GEOMETRY,
                        MATMUL_OPS, UNPACK_OPS, WEIGHT_OPS, WEIGHTED_DEPTH, ZERO_COST_OPS, shape_of)
 from .trace import ModuleInfo, Op, Trace, module_tree
 
@@ -153,7 +153,10 @@ class FvcoreBackend:
         from fvcore.nn.flop_count import _DEFAULT_SUPPORTED_OPS as FLOP_HANDLES
 
         self.fvcore_ops = set(FLOP_HANDLES)
-        self.mac_handles = {**EXTRA_MAC_HANDLES, **FLOP_HANDLES}
+        self.fvcore_handles = FLOP_HANDLES
+        # fvcore's tables first, then archviz's rows where archviz's convention differs (adaptive
+        # pooling: per output window, as fixed pooling), then the ops fvcore leaves uncounted
+        self.mac_handles = {**EXTRA_MAC_HANDLES, **FLOP_HANDLES, **OVERRIDE_MAC_HANDLES}
         self.act_handles = {**EXTRA_ACTIVATION_HANDLES, **ACT_HANDLES}
 
     def _graph(self, model: Any, inputs: tuple[Any, ...]):
@@ -230,6 +233,8 @@ class FvcoreBackend:
             if kind in GEOMETRY:
                 op.attrs = GEOMETRY[kind](jit_in)
             op.attrs["fvcore"] = kind in self.fvcore_ops
+            if kind in OVERRIDE_MAC_HANDLES and kind in self.fvcore_ops:  # what fvcore itself counts
+                op.attrs["fvcore_macs"] = _number(self.fvcore_handles[kind](jit_in, jit_out))
             if kind in self.mac_handles:
                 op.macs = _number(self.mac_handles[kind](jit_in, jit_out))
             elif kind not in ZERO_COST_OPS and any(shape_of(v) for v in jit_out):

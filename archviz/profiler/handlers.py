@@ -121,6 +121,40 @@ def sdpa_activations(inputs: list[Any], outputs: list[Any]) -> float:
     return 0
 
 
+def baddbmm(inputs: list[Any], outputs: list[Any]) -> float:
+    """aten::baddbmm(input, batch1 [b, n, m], batch2 [b, m, p], ...): b*n*m*p multiply-adds for
+    the product (as bmm); the scaled add of `input` is not counted (CONVENTIONS['macs'])."""
+    a, b = shape_of(inputs[1]), shape_of(inputs[2])
+    return prod(a) * b[-1] if a and b and len(a) == 3 and len(b) == 3 else 0
+
+
+def bilinear(inputs: list[Any], outputs: list[Any]) -> float:
+    """aten::bilinear(x1 [..., I1], x2 [..., I2], weight [O, I1, I2], bias): y_k = x1^T W_k x2,
+    I1*I2 multiply-adds per output feature per row: rows * O * I1 * I2."""
+    w, out = shape_of(inputs[2]), shape_of(outputs[0])
+    return prod(out) * w[1] * w[2] if w and out and len(w) == 3 else 0
+
+
+def _windows(n_in: int, n_out: int) -> int:
+    """Sum over the outputs of one dimension of adaptive pooling's window lengths: output i covers
+    floor(i*n/m) to ceil((i+1)*n/m) (windows overlap when n is not a multiple of m)."""
+    return sum(-(-(i + 1) * n_in // n_out) - (i * n_in // n_out) for i in range(n_out)) if n_out else 0
+
+
+def adaptive_pool_window(inputs: list[Any], outputs: list[Any]) -> float:
+    """Adaptive pooling by the rule of fixed pooling, k_h*k_w per output element (one compare or
+    add per window element), each output's own window: the product over the pooled dimensions of
+    their window sums, times the leading dimensions. VGG-16 at 256 px pools 8x8 to 7x7 with 2x2
+    windows: 512 * 49 * 4 = 100,352 (per input element would say 32,768)."""
+    x, y = shape_of(inputs[0]), shape_of(outputs[0])
+    if not x or not y or len(x) != len(y):
+        return 0
+    size = const(inputs[1]) or []
+    k = len(size) if isinstance(size, list) and size else 2
+    lead = prod(y[:-k])
+    return lead * prod(_windows(a, b) for a, b in zip(x[-k:], y[-k:]))
+
+
 def conv_mode(inputs: list[Any], outputs: list[Any]) -> float:
     """aten::_convolution_mode (a convolution with padding="same" or "valid"; fvcore has no rule):
     as for any convolution, each output element is C_in/groups x prod(kernel) multiply-adds,
@@ -168,9 +202,9 @@ def rnn_depth(inputs: list[Any]) -> int:
 
 EXTRA_MAC_HANDLES: dict[str, Handle] = {
     **{f"aten::{p}_pool{d}d": pool_window for p in ("max", "avg") for d in (1, 2, 3)},
-    "aten::adaptive_max_pool2d": per_input_element(1),
-    "aten::adaptive_avg_pool1d": per_input_element(1),
-    "aten::adaptive_avg_pool3d": per_input_element(1),
+    **{f"aten::adaptive_{p}_pool{d}d": adaptive_pool_window for p in ("max", "avg") for d in (1, 2, 3)},
+    "aten::baddbmm": baddbmm,
+    "aten::bilinear": bilinear,
     **{f"aten::{op}": per_output_element(1) for op in (
         "add", "add_", "sub", "sub_", "mul", "mul_", "div", "div_",
         "relu", "relu_", "relu6", "hardtanh", "hardtanh_", "silu", "silu_", "sigmoid", "sigmoid_",
@@ -186,6 +220,11 @@ EXTRA_MAC_HANDLES: dict[str, Handle] = {
     "aten::_convolution_mode": conv_mode,
     **{op: rnn for op in RNN_OPS},
 }
+
+# Rows that replace fvcore's own where archviz's convention differs: adaptive pooling counts each
+# output's window, as fixed pooling does (fvcore counts one op per input element).
+OVERRIDE_MAC_HANDLES: dict[str, Handle] = {
+    f"aten::adaptive_{p}_pool{d}d": adaptive_pool_window for p in ("max", "avg") for d in (1, 2, 3)}
 
 # Activations for ops fvcore's ActivationCountAnalysis has no rule for (CONVENTIONS['activations']).
 EXTRA_ACTIVATION_HANDLES: dict[str, Handle] = {
@@ -213,11 +252,12 @@ ZERO_COST_OPS: set[str] = PAD_OPS | {f"aten::{op}" for op in (
     "to", "type_as", "detach", "copy_", "zeros", "zeros_like", "ones", "full", "empty", "arange",
     "Int", "ScalarImplicit", "roll", "index", "gather", "channel_shuffle",
     "pixel_shuffle", "new_zeros", "new_empty", "new_full", "alias", "clone", "repeat",
-    "unsafe_chunk", "_pack_padded_sequence", "_pad_packed_sequence")}
+    "unsafe_chunk", "_pack_padded_sequence", "_pad_packed_sequence", "repeat_interleave")}
 
 # What torchvision's GFLOPS counts: convolutions, linear layers and matrix products (for
 # transformers the attention's projections and matmuls, which its published figures include).
-CONV_LINEAR_OPS: set[str] = {"aten::_convolution", "aten::_convolution_mode", "aten::linear", "aten::addmm", "aten::matmul",
+CONV_LINEAR_OPS: set[str] = {"aten::_convolution", "aten::_convolution_mode", "aten::linear", "aten::bilinear",
+                             "aten::baddbmm", "aten::addmm", "aten::matmul",
                              "aten::mm", "aten::bmm", "aten::einsum",
                              "aten::scaled_dot_product_attention", "aten::_native_multi_head_attention",
                              *RNN_OPS}
@@ -228,8 +268,9 @@ DEPTH_OF: dict[str, Callable[[list[Any]], int]] = {op: rnn_depth for op in RNN_O
 # Operators whose tensor outputs are the input's positions split up (field passes through).
 UNPACK_OPS: set[str] = {"prim::ListUnpack", "prim::TupleUnpack", "aten::chunk", "aten::unsafe_chunk",
                         "aten::split", "aten::split_with_sizes", "aten::unbind"}
-MATMUL_OPS: set[str] = {"aten::matmul", "aten::mm", "aten::bmm", "aten::einsum"}
+MATMUL_OPS: set[str] = {"aten::matmul", "aten::mm", "aten::bmm", "aten::einsum", "aten::baddbmm"}
 WEIGHT_OPS: set[str] = {"aten::_convolution", "aten::_convolution_mode", "aten::linear", "aten::addmm",
+                        "aten::bilinear",
                         "aten::_native_multi_head_attention", *RNN_OPS}  # always carry a weight
 MERGE_OPS: dict[str, str] = {
     "aten::add": "add", "aten::add_": "add", "aten::cat": "concat",
