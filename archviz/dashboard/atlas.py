@@ -97,7 +97,7 @@ def unplaced_list(all_rows: list[data.AtlasRow]) -> Any:
 
 
 def page() -> html.Main:
-    from .app import GRAPH_CONFIG, field
+    from .widgets import GRAPH_CONFIG, field
 
     all_rows = rows()
     return html.Main([html.Section([
@@ -129,7 +129,7 @@ def register(app: Any) -> None:
     """The Atlas's callbacks: filter (server side) and click (to the Explorer)."""
     from dash import no_update
 
-    from .app import field_message, guarded, message
+    from .widgets import field_message, guarded, message
 
     @app.callback(Output("atlas-message", "children"), Output("atlas-family-msg", "children"),
                   Output("atlas-search-msg", "children"), Output("atlas-metric-msg", "children"),

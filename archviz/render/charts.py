@@ -6,13 +6,15 @@ by render/labels.py so they never collide."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
 from ..catalog import FAMILIES, ILSVRC_WINNERS, family_colour, published, weights_tag
-from ..record import Profile
 from .colours import PALETTE, base_colour, page_colours
 from .labels import Frame, Label, Scale, label_annotations, log_ticks, tick_text
 from .numbers import chart_text
+
+if TYPE_CHECKING:  # annotations only: the record never depends on its faces at import
+    from ..record import Profile
 
 WEIGHTED = {"Conv2d", "Linear", "Conv1d", "Conv3d"}
 LOG_TICKS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000]

@@ -5,10 +5,12 @@ models (ResNet-18 light blue, ResNet-50 mid blue, ResNet-152 dark blue). Every c
 from __future__ import annotations
 
 import colorsys
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
 from ..catalog import family_colour
-from ..record import Profile
+
+if TYPE_CHECKING:  # annotations only: the record never depends on its faces at import
+    from ..record import Profile
 
 PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf"]
 LIGHT, DARK = 0.72, 0.28  # lightness range of the shades: light enough to see on white, dark enough to tell apart

@@ -11,13 +11,15 @@ opens every folded run into its blocks (each drawn with its own merge and shortc
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, TYPE_CHECKING
 
 from ..errors import ArchvizError
 from ..files import write_atomic
-from ..record import Profile
 from .graph import OVERLAYS, Graph
 from .graph.labels import RAMP, dot_text  # noqa: F401  (dot_text: the one escaper, re-exported)
+
+if TYPE_CHECKING:  # annotations only: the record never depends on its faces at import
+    from ..record import Profile
 
 FORMATS = {".svg", ".png", ".pdf", ".dot"}
 LEVELS = ("blocks", "layers")

@@ -4,11 +4,15 @@ of ours, and the output must look the same in Jupyter, VS Code and an exported H
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import html
 
-from ..record import Profile
 from .numbers import layer_cell, printable, shape
 from .summary import headline
+
+if TYPE_CHECKING:  # annotations only: the record never depends on its faces at import
+    from ..record import Profile
 
 TABLE_DEPTH = 2
 MAX_ROWS = 80

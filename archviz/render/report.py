@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import base64
 from pathlib import Path
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
 from ..build import shape_text
 from ..catalog import top1_text
-from ..record import Profile
 from . import charts, render_page, script_json
 from .colours import page_colours
 from ..files import write_atomic
@@ -18,6 +17,9 @@ from .graph.widget import css as graph_css, page_data, scripts as graph_scripts,
 from .numbers import grouped, human, layer_cell, printable, shape
 from .summary import field_brief, headline
 from .table import to_csv
+
+if TYPE_CHECKING:  # annotations only: the record never depends on its faces at import
+    from ..record import Profile
 
 COLUMNS = [("name", "Layer", "name", True), ("type", "Type", "str", True), ("output_shape", "Output", "str", False),
            ("params", "Params", "num", False), ("macs", "MACs", "num", False), ("flops", "FLOPs", "num", False),

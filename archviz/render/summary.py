@@ -3,10 +3,12 @@ report and notebooks all show as cards."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
-from ..record import Profile
 from .numbers import grouped, human, pair, printable, shape
+
+if TYPE_CHECKING:  # annotations only: the record never depends on its faces at import
+    from ..record import Profile
 
 
 def _before(t: dict[str, Any]) -> str:

@@ -17,14 +17,17 @@ import json
 import math
 import re
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Sequence, TYPE_CHECKING
 
 from rich.cells import cell_len
 
 from ..errors import ArchvizError
-from ..record import MEASURED_COLUMNS, Profile, field_columns
+from ..columns import MEASURED_COLUMNS, field_columns
 from .numbers import grouped, human, pair, printable, shape
 from .summary import field_card
+
+if TYPE_CHECKING:  # annotations only: the record never depends on its faces at import
+    from ..record import Profile
 
 TEXT_COLUMNS = ["name", "type", "output_shape", "params", "macs", "flops", "activations",
                 "receptive_field", "effective_stride", "depth", "block"]

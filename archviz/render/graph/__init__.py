@@ -8,16 +8,18 @@ Reads a Profile; never traces."""
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any, Iterable, TYPE_CHECKING
 
 from ...errors import ArchvizError
-from ...record import Profile
 from ..numbers import printable
 from .dot import BIG_ATTRS, BIG_GRAPH, head_lines, to_dot
 from .labels import (BOUND_COLOURS, MEASURED_OVERLAYS, MERGE_STYLE, NO_DATA, OVERLAYS, RAMP, cluster_label, detail,
                      domain, label, metric, title)
 from .tree import Tree, build_tree
 from .view import View, all_expanded, expand_to, initial_expanded, level_expanded, project
+
+if TYPE_CHECKING:  # annotations only: the record never depends on its faces at import
+    from ...record import Profile
 
 __all__ = ["Graph", "page_domains", "OVERLAYS"]
 

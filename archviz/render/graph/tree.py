@@ -19,9 +19,11 @@ Node names are user text: a node is known by its index, and its name only travel
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
-from ...record import Profile
+if TYPE_CHECKING:  # annotations only: the record never depends on its faces at import
+    from ...record import Profile
+
 
 # Ops that only move or relabel data; edges look through them.
 SHAPE_OPS = {"flatten", "reshape", "view", "permute", "size", "select", "slice", "transpose", "contiguous",

@@ -8,12 +8,14 @@ import functools
 import html
 import itertools
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, TYPE_CHECKING
 
 from .. import ASSETS, script_json
 from ...errors import ArchvizError
-from ...record import Profile
 from . import Graph, page_domains
+
+if TYPE_CHECKING:  # annotations only: the record never depends on its faces at import
+    from ...record import Profile
 
 _ids = itertools.count()
 
