@@ -190,7 +190,7 @@ def list_models(all_models: bool = typer.Option(False, "--all", help="Every mode
                 quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
                 source: Source = typer.Option(Source.torchvision, "--source", metavar="SOURCE",
                                               help="torchvision (default), timm (names to profile as "
-                                                   "timm:NAME; needs archviz[timm]) or all"),
+                                                   "timm:NAME; needs archviz\\[timm]) or all"),
                 pattern: Optional[str] = typer.Option(None, "--pattern", "-p", metavar="GLOB",
                                                       help="Only names matching GLOB, e.g. 'convnext_*'"),
                 weights: Weights = typer.Option(Weights.best, "--weights", metavar="WEIGHTS",
@@ -276,12 +276,15 @@ def profile(
 ):
     """Per-layer parameters, MACs/FLOPs, activations, receptive field, stride and depth."""
     from .progress import stage_reporter
-    from .render.table import FORMATS, parse_columns, rich_table
+    from .render.table import FORMATS, MEASURED_TABLE_COLUMNS, parse_columns, rich_table
     from .service import get_profile
 
     chosen = None if columns is None else parse_columns(columns)
     if chosen is not None and format != Format.table:
         fail(f"--columns applies to --format table, not {format.value}", 2)
+    measured_only = [c for c in chosen or () if c in MEASURED_TABLE_COLUMNS]
+    if measured_only and not measure:
+        fail(f"--columns {measured_only[0]} is a measured figure: add --measure", 2)
     options = None
     if measure:
         from .measure import Options
@@ -526,8 +529,9 @@ def dashboard(
     from .catalog import HISTORY
     from .dashboard import logic
     from .dashboard.app import create_app, warm_history
-    from .dashboard.serve import ServerOptions, serve
+    from .dashboard.serve import ServerOptions, check_port, serve
 
+    check_port(host, port)  # a busy port is one line, before the history is warmed
     with Progress(transient=True) as progress:
         task = progress.add_task("profiling the history set (first start only)", total=len(HISTORY))
         warm_history(lambda name: progress.update(task, advance=1, description=f"profiled {name}"))

@@ -91,3 +91,21 @@ def test_import_archviz_is_light():
     code = "import sys, archviz; print(sorted(m for m in ('torch', 'torchvision', 'fvcore', 'plotly', 'dash') if m in sys.modules))"
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.stdout.strip() == "[]"
+
+
+def test_help_and_errors_a_newcomer_meets(tmp_path):
+    """issue 20, item 12: `[timm]` survives rich's markup in help; a measured column without
+    --measure is one line saying so; a busy port is one line naming --port, with no banner."""
+    import socket
+
+    help_text = run_cli("list", "--help", env={"COLUMNS": "200"}).stdout
+    assert "needs archviz[timm])" in help_text
+    r = run_cli("profile", "resnet18", "--columns", "name,latency")
+    assert r.returncode == 2 and r.stderr.strip() == "archviz: error: --columns latency is a measured figure: add --measure"
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        r = run_cli("dashboard", "--port", str(port), env={"ARCHVIZ_HOME": str(tmp_path)})
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr.strip() == f"archviz: error: port {port} on 127.0.0.1 is already in use: pick another with --port"

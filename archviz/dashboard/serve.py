@@ -106,10 +106,32 @@ def guard_errors(server: Any) -> None:
         return Response("archviz dashboard: malformed request\n", status=400, mimetype="text/plain")
 
 
+def check_port(host: str, port: int) -> None:
+    """Refuse, before any banner or work, an address and port this process cannot listen on (one
+    line naming --port), instead of waitress's traceback after the banner."""
+    import errno
+    import socket
+
+    from ..errors import ArchvizError
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as waitress binds
+        try:
+            s.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise ArchvizError(f"port {port} on {host} is already in use: pick another with --port", 2) from None
+            if exc.errno == errno.EACCES:
+                raise ArchvizError(f"no permission to listen on port {port}: pick one above 1023 with --port", 2) from None
+            raise ArchvizError(f"cannot listen on {host}:{port}: {exc.strerror or exc} (check --host and --port)", 2) from None
+
+
 def serve(app: Any, options: ServerOptions) -> None:
     """Run `app` (a Dash app) under waitress until interrupted."""
     from waitress import serve as waitress_serve
 
+    check_port(options.host, options.port)
     guard_hosts(app.server, allowed_hosts(options.host, options.allow_hosts))
     guard_errors(app.server)
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # "task queue depth" under load
