@@ -176,3 +176,11 @@ def test_dashboard_gradient_section():
     assert r["first_kernel"]["variants"][0]["receptive_field"] == "11"
     card = app.lesson_card("first", r["first_kernel"])
     assert "9.6x the parameters" in str(card)
+
+
+def test_lessons_markdown_reads_as_written():
+    """Markdown of archviz's own lesson text: '128->32' as typed, not '128-&gt;32' (issue 20)."""
+    r = run_cli("lessons", "-f", "markdown")
+    assert r.returncode == 0, r.stderr
+    assert "| 1x1 128->32 + 3x3 32->128 | 40,960 |" in r.stdout  # 128*32 + 9*32*128 = 40,960 params
+    assert "&gt;" not in r.stdout and "&lt;" not in r.stdout

@@ -9,7 +9,7 @@ import json
 from typing import Any
 
 from .numbers import grouped, human, pair
-from .table import (PIPE_WIDTH, Column, Trimmed, fit_columns, fitted_table, hidden_note, markdown_text,
+from .table import (PIPE_WIDTH, Column, Trimmed, fit_columns, fitted_table, hidden_note,
                     shorten_end)
 
 LESSON_ORDER = ("kernel", "bottleneck", "merge", "first_kernel")
@@ -66,15 +66,21 @@ def to_json(data: dict[str, Any]) -> str:
     return json.dumps(data, indent=2) + "\n"
 
 
+def lesson_text(text: str) -> str:
+    """archviz's own lesson text as Markdown: no user text here, so only a column break is escaped
+    ("128->32" stays readable; markdown_text's entities are for names that come from users)."""
+    return str(text).replace("|", "\\|")
+
+
 def _md_row(cells: list[str]) -> str:
-    return "| " + " | ".join(markdown_text(str(c)) for c in cells) + " |"
+    return "| " + " | ".join(lesson_text(c) for c in cells) + " |"
 
 
 def to_markdown(data: dict[str, Any]) -> str:
     lines = ["# Design lessons, measured on torch.nn modules", ""]
     for key in LESSON_ORDER:
         lesson = data["lessons"][key]
-        lines += [f"## {markdown_text(lesson['title'])}", "", markdown_text(lesson["explanation"]), "",
+        lines += [f"## {lesson_text(lesson['title'])}", "", lesson_text(lesson["explanation"]), "",
                   _md_row(["variant", "params", "MACs", "receptive field", "out channels"]),
                   "|---|---:|---:|---:|---:|"]
         lines += [_md_row([v["label"], grouped(v["params"]), grouped(v["macs"]), pair(v["receptive_field"]),
@@ -84,9 +90,9 @@ def to_markdown(data: dict[str, Any]) -> str:
     rows = gradient_rows(flow)
     lines += [f"## {flow['title']}", ""]
     for paragraph in flow["explanation"]:
-        lines += [markdown_text(paragraph), ""]
+        lines += [lesson_text(paragraph), ""]
     lines += [_md_row(list(rows[0])), "|---|---|---:|---:|---:|", *[_md_row(list(r.values())) for r in rows], ""]
-    lines += [f"- {markdown_text(line)}" for line in ordering_lines(flow)]
+    lines += [f"- {lesson_text(line)}" for line in ordering_lines(flow)]
     return "\n".join(lines) + "\n"
 
 
