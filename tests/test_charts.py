@@ -206,3 +206,12 @@ def test_names_reach_plotly_as_text_never_markup(tmp_path):
     assert json.dumps(chart_text(link))[1:-1] in text and json.dumps(chart_text(span))[1:-1] in text  # as text
     curve = next(t for t in figs[0]["data"] if t.get("customdata"))
     assert link in curve["customdata"] or f"{span}.1" in curve["customdata"]  # clicks: raw names
+
+
+def test_feature_map_height_starts_at_the_first_layers_resolution(history_profiles):
+    """ResNet-50's 7x7 stride-2 conv makes 224 -> 112 before its pool (56); AlexNet's 11x11
+    stride-4 conv with padding 2 makes (224 + 4 - 11) // 4 + 1 = 55 before its pool (27)."""
+    r50 = charts.receptive_field_curve(history_profiles["resnet50"])
+    assert (r50["hx"][:2], r50["hy"][:2]) == ([1, 1], [224 // 2, 224 // 4])
+    alex = charts.receptive_field_curve(history_profiles["alexnet"])
+    assert (alex["hx"][:2], alex["hy"][:2]) == ([1, 1], [(224 + 4 - 11) // 4 + 1, 27])

@@ -167,7 +167,8 @@ def receptive_field_curve(profile: Profile) -> dict[str, Any]:
     (a running maximum, so a residual branch never steps it back), the feature map's height at
     each depth, and where the field became global (depth and operator), if it did."""
     best: dict[int, tuple[int, str]] = {}
-    height: dict[int, tuple[int, str]] = {}
+    height: dict[int, tuple[int, str]] = {}  # per depth: the smallest map
+    entry: dict[int, tuple[int, str]] = {}   # per depth: the first map (the stem conv's, before its pool)
     first_global: tuple[int, str] | None = None
     for n in sorted(profile.graph, key=lambda n: n["i"]):
         d = n.get("depth")
@@ -180,6 +181,7 @@ def receptive_field_curve(profile: Profile) -> dict[str, Any]:
             first_global = (d, n["scope"] or n.get("op") or "?")
         shape = n.get("shape")
         if isinstance(shape, list) and len(shape) == 4 and size is not None:
+            entry.setdefault(d, (shape[2], n["scope"]))
             if d not in height or shape[2] < height[d][0]:
                 height[d] = (shape[2], n["scope"])
     xs, ys, names, top = [], [], [], 0
@@ -189,9 +191,13 @@ def receptive_field_curve(profile: Profile) -> dict[str, Any]:
             xs.append(d)
             ys.append(top)
             names.append(best[d][1])
-    return {"x": xs, "y": ys, "names": names, "global": first_global,
-            "hx": sorted(height), "hy": [height[d][0] for d in sorted(height)],
-            "hnames": [height[d][1] for d in sorted(height)]}
+    hx, hy, hnames = [], [], []
+    for d in sorted(height):  # a depth whose first map is larger (a stem conv, then its pool): both
+        for h, name in ([entry[d], height[d]] if entry[d][0] != height[d][0] else [height[d]]):
+            hx.append(d)
+            hy.append(h)
+            hnames.append(name)
+    return {"x": xs, "y": ys, "names": names, "global": first_global, "hx": hx, "hy": hy, "hnames": hnames}
 
 
 def receptive_field_along_depth(profiles: list[Profile]) -> dict[str, Any]:
