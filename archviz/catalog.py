@@ -535,6 +535,16 @@ def resolve(spec: str) -> ModelSpec:
 # recommended weights: ResNet-50's IMAGENET1K_V2, trained with the 2021 recipe); "v1" the original
 # IMAGENET1K_V1 release where a model has one, else DEFAULT (ViT-H/14, RegNetY-128GF: SWAG only).
 WEIGHT_CHOICES = ("best", "v1")
+# The one accuracy rule: every view's top-1 (History, list, Compare, reports, the Atlas) comes from
+# the original recipe (V1) unless the reader switches (`archviz list --weights best`), so models are
+# compared as their papers trained them, not by a later training recipe (ResNet-50's 2021 V2 weights
+# would put it 4 points above DenseNet-201). Each view names the weights it shows.
+ACCURACY_WEIGHTS = "v1"
+
+
+def accuracy(name: str, weights: str | None = None) -> dict[str, Any] | None:
+    """The published figures whose top-1/top-5 a view shows: ACCURACY_WEIGHTS unless asked."""
+    return published(name, weights or ACCURACY_WEIGHTS)
 
 
 def _check_choice(weights: str) -> str:
@@ -672,7 +682,7 @@ def _meta(name: str, label: str, source: str, family: str | None = None, **known
     return out
 
 
-def atlas_meta(spec: str, weights: str = "best") -> dict[str, Any]:
+def atlas_meta(spec: str, weights: str = ACCURACY_WEIGHTS) -> dict[str, Any]:
     """Everything the Atlas needs to place a model, for any model spec (a store key): name, label,
     family, year (None: unplaced in time), arXiv id, paper title, key idea, published top-1/top-5
     (None where nobody publishes one) and the weights they come from, family colour, whether it is

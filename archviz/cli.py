@@ -193,10 +193,11 @@ def list_models(all_models: bool = typer.Option(False, "--all", help="Every mode
                                                    "timm:NAME; needs archviz\\[timm]) or all"),
                 pattern: Optional[str] = typer.Option(None, "--pattern", "-p", metavar="GLOB",
                                                       help="Only names matching GLOB, e.g. 'convnext_*'"),
-                weights: Weights = typer.Option(Weights.best, "--weights", metavar="WEIGHTS",
-                                                help="Which torchvision weights Acc@1 comes from: best "
-                                                     "(torchvision's DEFAULT) or v1 (IMAGENET1K_V1 where "
-                                                     "it exists)")):
+                weights: Weights = typer.Option(Weights.v1, "--weights", metavar="WEIGHTS",
+                                                help="Which torchvision weights Acc@1 comes from: v1 (the "
+                                                     "original IMAGENET1K_V1 recipe where it exists; the "
+                                                     "default, as in every view) or best (torchvision's "
+                                                     "DEFAULT, often a later recipe)")):
     """The catalogue: the 2012-2016 history set with published figures, or every torchvision model."""
     import fnmatch
 

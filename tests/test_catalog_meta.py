@@ -151,17 +151,18 @@ def test_v1_and_best_weights_against_torchvision_meta():
         want_v1 = enum.IMAGENET1K_V1 if "IMAGENET1K_V1" in enum.__members__ else enum.DEFAULT
         assert published(name, "v1")["weights"] == str(want_v1), name
         assert published(name, "best")["weights"] == str(enum.DEFAULT), name
-        assert atlas_meta(name)["weights"] == str(enum.DEFAULT)
+        assert atlas_meta(name)["weights"] == str(want_v1)  # the Atlas follows the one rule: V1
     # no V1 at all (SWAG weights only): v1 falls back to the DEFAULT, and says so
     assert catalog.weights_tag(published("vit_h_14", "v1")) == "IMAGENET1K_SWAG_E2E_V1"
     assert atlas_meta("resnet50", weights="v1")["acc1"] == 76.13
+    assert atlas_meta("resnet50")["acc1"] == 76.13  # the Atlas, as every view, defaults to V1
     with pytest.raises(ArchvizError, match="unknown weights choice"):
         published("resnet50", "v2")
 
 
 def test_list_names_the_weights_and_chooses_them():
-    best = run_cli("list", env={"COLUMNS": "250"})
-    v1 = run_cli("list", "--weights", "v1", env={"COLUMNS": "250"})
+    best = run_cli("list", "--weights", "best", env={"COLUMNS": "250"})
+    v1 = run_cli("list", env={"COLUMNS": "250"})  # the one accuracy rule: V1 unless switched
     assert best.returncode == v1.returncode == 0, (best.stderr, v1.stderr)
     row = {r.split()[0]: r.split() for r in best.stdout.splitlines() if r.startswith("resnet50 ")}
     assert row["resnet50"][-2:] == ["80.858", "IMAGENET1K_V2"]

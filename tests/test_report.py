@@ -199,3 +199,20 @@ def test_default_paths_and_warm_report_without_torch(tmp_path):
             "\ntry: app()\nexcept SystemExit: pass\nprint('TORCH' if 'torch' in sys.modules else 'NO-TORCH')")
     r = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True)
     assert r.stdout.strip().splitlines()[-1] == "NO-TORCH", r.stderr
+
+
+def test_every_view_names_and_uses_the_original_weights(history_profiles, tmp_path):
+    """One accuracy rule (issue 20 item 9): the report's history section, its comparison row and
+    the dashboard's Compare table show ResNet-50's IMAGENET1K_V1 top-1 (76.13, torchvision's own
+    meta), not the 2021 recipe's 80.858, and say which weights."""
+    from torchvision.models import ResNet50_Weights
+
+    from archviz.dashboard import logic
+
+    v1 = ResNet50_Weights.IMAGENET1K_V1.meta["_metrics"]["ImageNet-1K"]["acc@1"]
+    profiles = [history_profiles["resnet50"], history_profiles["densenet201"]]
+    text = write_report(profiles, tmp_path / "c.html").read_text()
+    assert f"Top-1 (original V1 weights)</td><td>{v1} (IMAGENET1K_V1)" in text
+    assert "ResNet50_Weights.IMAGENET1K_V1: top-1 76.13%" in text and "80.858" not in text
+    rows = logic.compare(["resnet50", "densenet201"])["rows"]
+    assert rows[0]["top-1 (V1 weights)"] == f"{v1} (IMAGENET1K_V1)"

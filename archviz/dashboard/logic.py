@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import Any, Iterator
 
-from ..catalog import HISTORY, history_info, top1_text
+from ..catalog import HISTORY, accuracy, history_info, top1_text
 from ..errors import ArchvizError
 from ..record import Profile
 from ..render import charts
@@ -454,7 +454,8 @@ def compare(models: Any) -> dict[str, Any]:
                      "FLOPs": human(t["flops"]), "depth": t["depth"],
                      "receptive field": field_brief(t)[0], "stride": field_brief(t)[1],
                      "blocks": len(p.top_blocks()),
-                     "top-1": top1_text((p.catalog or {}).get("published"))})
+                     "top-1 (V1 weights)": top1_text(accuracy(p.model) if (p.catalog or {}).get("published")
+                                                     else None)})
     return {"rows": rows, "graph": graph_page(profiles), "depth_fig": charts.macs_params_along_depth(profiles),
             "rf_fig": charts.receptive_field_along_depth(profiles),
             "channels_fig": charts.channels_along_depth(profiles), "share_fig": charts.share_by_type(profiles)}

@@ -205,7 +205,7 @@ def accuracy_vs_macs(rows: list[AtlasRow], empty: str = EMPTY_STORE) -> dict[str
     lecture, placed = _history(shown, xs, ys, xscale, yscale)
     return _figure(heading, _bulk_traces(shown, xs, ys) + lecture,
                    {**xaxis, "title": {"text": "MACs per image (multiply-adds; FLOPs = 2 × MACs)"}},
-                   {"title": {"text": "ImageNet top-1, % (published)"}, "range": yscale.plotly_range(),
+                   {"title": {"text": "ImageNet top-1, % (original V1 weights where published)"}, "range": yscale.plotly_range(),
                     "automargin": False}, annotations=placed)
 
 

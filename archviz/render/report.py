@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, TYPE_CHECKING
 
 from ..build import shape_text
-from ..catalog import top1_text
+from ..catalog import accuracy, top1_text
 from . import charts, render_page, script_json
 from .colours import page_colours
 from ..files import write_atomic
@@ -99,7 +99,8 @@ def model_context(p: Profile, i: int, colour: str, graph: Graph | None = None,
     cat = p.catalog or {}
     return {
         "model": p.model, "label": charts.label_of(p), "colour": colour, "anchor": f"m{i}",
-        "cards": _cards(p), "history": cat.get("history"), "published": cat.get("published"),
+        "cards": _cards(p), "history": cat.get("history"),
+        "published": accuracy(p.model) if cat.get("published") else None,  # the one accuracy rule
         "svg": static_svg(graph, graph.expanded(), doms) if graph else "", "notes": _notes(p), "csv": csv_link(p),
         "rows": [[_cell(c, r[c], r["level"]) for c, *_ in COLUMNS] for r in p.layers],
     }
@@ -118,7 +119,7 @@ def _compare_rows(profiles: list[Profile]) -> list[dict[str, Any]]:
         row("Effective stride", lambda p: field_brief(p.totals)[1]),
         row("Activations", lambda p: human(p.totals["activations"])),
         row("Blocks", lambda p: len(p.top_blocks())),
-        row("Top-1 (torchvision weights)", lambda p: top1_text((p.catalog or {}).get("published"))),
+        row("Top-1 (original V1 weights)", lambda p: top1_text(accuracy(p.model) if p.catalog and p.catalog.get("published") else None)),
     ]
 
 

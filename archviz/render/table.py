@@ -532,7 +532,7 @@ WEIGHTS_NOTE = {"best": "Acc@1 from torchvision's DEFAULT (best) weights",
 KEY_IDEA_MIN = 20
 
 
-def history_rows(weights: str = "best") -> list[dict[str, Any]]:
+def history_rows(weights: str = "v1") -> list[dict[str, Any]]:
     """The history set with torchvision's published figures from the chosen weights ("best" or
     "v1"), naming those weights, as plain values."""
     from ..catalog import HISTORY, history_info, published, weights_tag
@@ -568,7 +568,7 @@ def history_columns(rows: Sequence[dict[str, Any]]) -> list[Column]:
     return out
 
 
-def history_table(rows: Sequence[dict[str, Any]], width: int = PIPE_WIDTH, weights: str = "best"):
+def history_table(rows: Sequence[dict[str, Any]], width: int = PIPE_WIDTH, weights: str = "v1"):
     """`archviz list`'s table fitted to `width`; the title says which weights Acc@1 comes from."""
     from rich.console import Group
     from rich.text import Text
