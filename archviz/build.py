@@ -194,7 +194,7 @@ def _call(constructor: Callable[[], Any], spec: ModelSpec):
     import torch
 
     try:
-        with stdout_to_stderr():
+        with stdout_to_stderr(), no_downloads(spec):
             model = constructor()
     except (ArchvizError, KeyboardInterrupt):
         raise
@@ -205,6 +205,66 @@ def _call(constructor: Callable[[], Any], spec: ModelSpec):
     if not isinstance(model, torch.nn.Module):
         raise ArchvizError(f"{spec.spec!r} returned {type(model).__name__}, not a torch.nn.Module", 1)
     return model
+
+
+def weights_arguments(factory: Any) -> list[str]:
+    """The factory's arguments that name weights to download by default (torchvision's `weights`,
+    `weights_backbone`, ... whose default is not None): what a user must pass as None."""
+    import inspect
+
+    try:
+        params = inspect.signature(factory).parameters.values()
+    except (TypeError, ValueError):
+        return []
+    return [p.name for p in params if p.name.startswith("weights") and p.default not in (None, inspect.Parameter.empty)]
+
+
+@contextlib.contextmanager
+def no_downloads(spec: ModelSpec | None) -> Iterator[None]:
+    """While a model is built, torch.hub's downloader refuses (archviz never reaches the internet):
+    the build fails in one line naming the URL and the arguments to pass as None. A weights file
+    already in torch's cache loads as before (no network)."""
+    import torch.hub
+
+    saved = torch.hub.download_url_to_file
+
+    def refuse(url: str, *args: Any, **kwargs: Any) -> None:
+        where = spec.spec if spec is not None else "the model"
+        factory = None
+        if spec is not None and spec.kind == "factory" and spec.source and ":" in spec.spec:
+            try:
+                factory = getattr(importlib.import_module(spec.source), spec.name, None)
+            except Exception:  # a file path: its module is loaded elsewhere; the hint is generic
+                factory = None
+        names = weights_arguments(factory) if factory is not None else []
+        hint = (f"pass {', '.join(f'{n}=None' for n in names)}" if names else
+                "pass weights=None (and weights_backbone=None)") + " in a factory of your own"
+        raise ArchvizError(f"building {where!r} tried to download {url}: archviz downloads nothing; {hint}", 2)
+
+    def load(url: str, model_dir: str | None = None, *args: Any, file_name: str | None = None, **kwargs: Any):
+        """torch.hub.load_state_dict_from_url for a file already in torch's cache; else refused
+        before torch announces a download."""
+        import os
+        from urllib.parse import urlparse
+
+        folder = model_dir or os.path.join(torch.hub.get_dir(), "checkpoints")
+        cached = os.path.join(folder, file_name or os.path.basename(urlparse(url).path))
+        if not os.path.exists(cached):
+            refuse(url)
+        return saved_load(url, model_dir, *args, file_name=file_name, **kwargs)
+
+    saved_load = torch.hub.load_state_dict_from_url
+    holders = [torch.hub, *[m for m in (sys.modules.get("torchvision.models._api"),)
+                            if m is not None and hasattr(m, "load_state_dict_from_url")]]
+    torch.hub.download_url_to_file = refuse
+    for holder in holders:
+        holder.load_state_dict_from_url = load
+    try:
+        yield
+    finally:
+        torch.hub.download_url_to_file = saved
+        for holder in holders:
+            holder.load_state_dict_from_url = saved_load
 
 
 def _matmul_weights(model) -> set[int]:
@@ -224,12 +284,40 @@ def zero_storage(model) -> None:
     more than the trace saves."""
     import torch
 
+    loose = loose_meta_tensors(model)
+    if loose:  # tensors kept outside parameters and buffers stay on meta: build for real instead
+        raise ValueError(f"{loose} holds a tensor outside its parameters and buffers")
     model.to_empty(device="cpu")
     skip = _matmul_weights(model)
     with torch.no_grad():
         for t in (*model.parameters(), *model.buffers()):
             if id(t) not in skip:
                 t.zero_()
+
+
+def loose_meta_tensors(model) -> str | None:
+    """The first module holding a meta tensor in a plain attribute (a tensor, or a list, tuple or
+    dict of them), which to_empty() cannot give storage: torchvision's AnchorGenerator keeps its
+    cell anchors so. None when every tensor is a parameter or a buffer."""
+    import torch
+
+    def tensors(value: Any):
+        if isinstance(value, torch.Tensor):
+            yield value
+        elif isinstance(value, (list, tuple)):
+            for v in value:
+                yield from tensors(v)
+        elif isinstance(value, dict):
+            for v in value.values():
+                yield from tensors(v)
+
+    for name, module in model.named_modules():
+        for key, value in vars(module).items():
+            if key.startswith("_"):  # _parameters, _buffers, _modules and torch's own state
+                continue
+            if any(t.is_meta for t in tensors(value)):
+                return f"{name or type(module).__name__}.{key}"
+    return None
 
 
 @contextlib.contextmanager
@@ -270,7 +358,7 @@ def _meta_build(constructor: Callable[[], Any]):
     import torch
 
     try:
-        with torch.device("meta"), skip_init(), stdout_to_stderr():
+        with torch.device("meta"), skip_init(), stdout_to_stderr(), no_downloads(None):
             model = constructor()
     except KeyboardInterrupt:
         raise
