@@ -298,7 +298,8 @@ def zero_storage(model) -> None:
 def loose_meta_tensors(model) -> str | None:
     """The first module holding a meta tensor in a plain attribute (a tensor, or a list, tuple or
     dict of them), which to_empty() cannot give storage: torchvision's AnchorGenerator keeps its
-    cell anchors so. None when every tensor is a parameter or a buffer."""
+    cell anchors so, and moves them to the input's device when it runs (the memory budget's meta
+    run leaves them on meta). None when every tensor is a parameter or a buffer."""
     import torch
 
     def tensors(value: Any):

@@ -25,8 +25,9 @@ def test_a_builder_that_downloads_is_refused_in_one_line(tmp_path):
 
 
 def test_a_detection_model_with_loose_tensors_profiles_as_through_the_api(tmp_path):
-    """AnchorGenerator keeps its cell anchors in a plain list: the meta build cannot give them
-    storage, so the spec is built for real, and its figures equal the API's on the same module."""
+    """AnchorGenerator keeps its cell anchors in a plain list, which a meta run moves to the meta
+    device: that model cannot be given storage, so the spec is built for real, and its figures
+    equal the API's on the same module."""
     import torch
     from torchvision.models.detection import fasterrcnn_mobilenet_v3_large_320_fpn
 
@@ -49,6 +50,12 @@ def test_a_detection_model_with_loose_tensors_profiles_as_through_the_api(tmp_pa
     # work depends on how many proposals survive NMS, which depends on the random weights)
     for name in ("backbone", "rpn.head"):
         assert rows[name]["macs"] == api.layer(name)["macs"], name
+    # why: a meta run (the memory budget's) moves AnchorGenerator's cell anchors, a plain list, to
+    # the input's device, so the meta-built model cannot be given storage afterwards
+    from archviz.memory import meta_activation_peak
+
     with torch.device("meta"):
-        meta = fasterrcnn_mobilenet_v3_large_320_fpn(weights=None, weights_backbone=None)
+        meta = fasterrcnn_mobilenet_v3_large_320_fpn(weights=None, weights_backbone=None).eval()
+    assert loose_meta_tensors(meta) is None
+    meta_activation_peak(meta, [1, 3, 320, 320])
     assert loose_meta_tensors(meta) == "rpn.anchor_generator.cell_anchors"
