@@ -32,16 +32,25 @@ class MinSize:
 
     model: str
     pixels: int | None
-    every_size: bool = True   # every side from `pixels` up runs (False: only some do)
+    every_size: bool = True   # every side from `pixels` up runs, as far as checked (False: only some do)
     reason: str = ""
+    sizes: tuple[int, ...] = ()  # where not every size runs: those that did among the checked ones
 
     def describe(self) -> str:
-        """'vgg16 accepts 32 px and up' (or why that cannot be said)."""
+        """'vgg16 accepts 32 px and up' (proven over CHECKED sizes and beyond), or the sizes that
+        ran, or why nothing can be said."""
         if self.pixels is None:
             return f"{self.model}: smallest input unknown ({self.reason})"
         if not self.every_size:
-            return f"{self.model} runs at some sizes only (e.g. {self.pixels} px): its layers fix the size or its steps"
+            shown = ", ".join(str(n) for n in self.sizes[:8]) if self.sizes else str(self.pixels)
+            more = " …" if len(self.sizes) > 8 else ""
+            return (f"{self.model} runs at some sizes only: {shown}{more} px of those checked from {self.pixels} "
+                    f"to {self.pixels + CHECKED - 1} (its layers fix the size or its steps)")
         return f"{self.model} accepts {self.pixels} px and up"
+
+
+CHECKED = 48  # consecutive sides tried above the smallest before promising "n px and up"
+RULE = 2  # the search rule kept answers were found by (2: CHECKED sides checked, sizes listed)
 
 
 def smallest_accepted(runs: Callable[[int], bool], high: int, low: int = 1) -> int | None:
@@ -112,8 +121,13 @@ def search(name: str) -> MinSize:
     pixels = smallest_accepted(probe.runs, high)
     if pixels is None:
         return MinSize(name, None, reason=f"its default {high} px input does not run on the meta device")
-    every = probe.runs(pixels + 1) and probe.runs(2 * high)  # a fixed-size head refuses larger sizes
-    return MinSize(name, pixels, every_size=every)
+    # "n px and up" only where it holds: every side of a window above n (all steps of 2 to 32 and
+    # their residues: MaxViT's windows and grids fix the size to some of them), and twice the
+    # default (a fixed-size head refuses larger sizes)
+    window = range(pixels, pixels + CHECKED)
+    ran = tuple(n for n in window if n == pixels or probe.runs(n))
+    every = len(ran) == CHECKED and probe.runs(2 * high)
+    return MinSize(name, pixels, every_size=every, sizes=() if every else ran)
 
 
 @lru_cache(maxsize=256)
@@ -147,7 +161,7 @@ def _versions_key() -> str:
     from .profiler import versions  # importlib.metadata only: no torch import
 
     v = versions()
-    return ";".join(f"{k}={v[k]}" for k in sorted(v))
+    return ";".join(f"{k}={v[k]}" for k in sorted(v)) + f";rule={RULE}"
 
 
 def _file() -> Path:
@@ -191,13 +205,17 @@ def _entry_problem(name: Any, entry: Any) -> str | None:
         return f"{name}: pixels {repr(pixels)[:20]} is out of range"
     if not isinstance(entry.get("every_size", True), bool) or not isinstance(entry.get("reason", ""), str):
         return f"{name}: a field of the wrong type"
+    sizes = entry.get("sizes", [])
+    if not (isinstance(sizes, list) and len(sizes) <= 10_000 and all(is_number(n, 1, 100_000, whole=True) for n in sizes)):
+        return f"{name}: sizes that are not a list of sides"
     return None
 
 
 def _from_entry(name: str, entry: Any) -> MinSize | None:
     if _entry_problem(name, entry):
         return None
-    return MinSize(name, entry.get("pixels"), entry.get("every_size", True), entry.get("reason", "")[:200])
+    return MinSize(name, entry.get("pixels"), entry.get("every_size", True), entry.get("reason", "")[:200],
+                   tuple(entry.get("sizes", [])))
 
 
 def _write_file(versions: str, found: MinSize) -> None:

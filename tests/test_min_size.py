@@ -80,7 +80,7 @@ def test_found_once_then_read_from_memory_and_the_file(monkeypatch, archviz_home
     min_size.min_input_size("vgg11")
     path = archviz_home / min_size.FILE_NAME
     data = json.loads(path.read_text())
-    assert data["sizes"]["vgg11"] == {"pixels": 32, "every_size": True, "reason": ""}
+    assert data["sizes"]["vgg11"] == {"pixels": 32, "every_size": True, "reason": "", "sizes": []}
     assert data["versions"] == min_size._versions_key()
 
     def no_search(name):
@@ -101,3 +101,30 @@ def test_a_damaged_or_foreign_file_is_searched_again(monkeypatch, archviz_home):
         min_size._memory.clear()
         assert min_size.kept("vgg13") is None
         assert min_size.min_input_size("vgg13").pixels == 32
+
+
+def test_a_promise_of_n_px_and_up_is_only_made_where_it_holds():
+    """maxvit_t runs at 221 to 224 px but not at 225, 232 or 256 (its windows and grids fix the
+    size: checked here with torchvision's own model on the meta device): archviz lists the sizes
+    that ran instead of promising "221 px and up" (issue 20 item 4)."""
+    import torch
+    import torchvision
+
+    from archviz.min_size import CHECKED, search
+
+    with torch.device("meta"):
+        model = torchvision.models.maxvit_t().eval()
+
+    def runs(n):
+        try:
+            with torch.no_grad():
+                model(torch.zeros(1, 3, n, n, device="meta"))
+            return True
+        except Exception:
+            return False
+
+    found = search("maxvit_t")
+    assert not found.every_size and found.pixels == 221
+    assert list(found.sizes) == [n for n in range(221, 221 + CHECKED) if runs(n)] == [221, 222, 223, 224]
+    assert not any(runs(n) for n in (225, 232, 256))
+    assert found.describe().startswith("maxvit_t runs at some sizes only: 221, 222, 223, 224 px")
