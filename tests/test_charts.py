@@ -215,3 +215,12 @@ def test_feature_map_height_starts_at_the_first_layers_resolution(history_profil
     assert (r50["hx"][:2], r50["hy"][:2]) == ([1, 1], [224 // 2, 224 // 4])
     alex = charts.receptive_field_curve(history_profiles["alexnet"])
     assert (alex["hx"][:2], alex["hy"][:2]) == ([1, 1], [(224 + 4 - 11) // 4 + 1, 27])
+
+
+def test_receptive_field_chart_marks_the_input_size(history_profiles):
+    """DenseNet-121's field reaches 2,071 px on a 224 px input: the chart draws the input's size,
+    so a field wider than the image explains itself."""
+    fig = charts.receptive_field_along_depth([history_profiles["densenet121"]])
+    lines = [s for s in fig["layout"]["shapes"] if s["yref"] == "y"]
+    assert [(s["y0"], s["y1"]) for s in lines] == [(224, 224)]
+    assert any(a["text"] == "input 224 px" for a in fig["layout"]["annotations"])

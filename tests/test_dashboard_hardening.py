@@ -95,7 +95,7 @@ def test_lessons_fields_each_get_a_message_that_clears(server):
     r = call(server.url, LESSONS_OUTPUT, lesson_inputs(1_000_000, 4, "x", None, 1e308))
     msgs = {f: text_of(r[f"ls-{f}-msg"]["children"]) for f in ("channels", "kernel", "width", "growth", "layers")}
     assert "channels 1000000 is out of range" in msgs["channels"]
-    assert "large kernel 4 is out of range: use an odd" in msgs["kernel"]
+    assert "large kernel 4 is even: use an odd number" in msgs["kernel"]  # in range, not out of it
     assert "not 'x'" in msgs["width"] and "not None" in msgs["growth"]
     assert "layers" in msgs["layers"] and r["ls-cards"]["children"] is None
     fixed = call(server.url, LESSONS_OUTPUT, lesson_inputs(64, 5, 16, 8, 2))

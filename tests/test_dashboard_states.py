@@ -46,8 +46,8 @@ def test_a_models_smallest_input_is_a_field_message_not_a_torch_error(history_pr
     r = logic.explore("vgg16", 16)
     assert r["errors"] == {"size": "vgg16 accepts 32 px and up: use 32 to 512"}
     assert logic.size_hint("vgg16") == "vgg16 accepts 32 to 512 px here"
-    assert logic.size_hint("resnet18") == ("resnet18 accepts 16 to 512 px here "
-                                           "(it runs from 1 px; 16 is the dashboard's floor)")
+    assert logic.size_hint("resnet18") == ("resnet18 accepts 16 to 512 px here (the model itself takes any "
+                                           "size from 1 px; 16 px is the dashboard's smallest)")
     assert logic.size_hint("os:abort") is None and logic.size_hint(["x"]) is None
     assert "does not run at 100 px" in logic.explore("vit_b_16", 100)["errors"]["size"]
 

@@ -170,6 +170,11 @@ def test_dashboard_gradient_section():
     assert cifar["layout"]["yaxis"]["type"] == "log" == stack["layout"]["yaxis"]["type"]
     assert [t["name"] for t in cifar["data"]] == ["plain-56", "ResNet-56", "plain-56, no BN", "ResNet-56, no BN"]
     assert [t["name"] for t in stack["data"]] == ["sigmoid", "tanh", "ReLU", "ReLU, He init"]
+    # drawn as the network reads, from the input: x = 1 is the first layer and carries its norm
+    plain = next(v for v in g["variants"] if v["label"] == "plain-56")
+    trace = cifar["data"][0]
+    assert trace["x"][0] == 1 and trace["y"][0] == plain["first"] and trace["y"][-1] == plain["last"]
+    assert "from the input" in cifar["layout"]["xaxis"]["title"]["text"]
     rows = logic.gradient_rows(g)
     assert [row["net"] for row in rows][:2] == ["plain-56", "ResNet-56"] and "first / last" in rows[0]
     assert r["first_kernel"]["variants"][0]["params"] == 34_848

@@ -233,8 +233,8 @@ def size_hint(model: Any) -> str | None:
     if not found.every_size:
         return f"{found.describe()}; the box takes {low} to {high} px"
     floor = max(low, found.pixels)
-    why = (f" (it runs from {found.pixels} px; {low} is the dashboard's floor)" if found.pixels < low
-           else "")
+    why = (f" (the model itself takes any size from {found.pixels} px; {low} px is the dashboard's "
+           "smallest)" if found.pixels < low else "")
     return f"{model} accepts {floor} to {high} px here{why}"
 
 
@@ -579,21 +579,24 @@ GRADIENT_STYLE = {  # colour, dash: one colour per net, dashed without batch nor
 
 
 def gradient_figure(gradient: dict[str, Any], group: str) -> dict[str, Any]:
-    """Weight-gradient norm per layer, counted back from the output, one line per net, log y."""
+    """Weight-gradient norm per layer, from the input to the output as the network reads, one line
+    per net, log y."""
     data = []
     for v in gradient["variants"]:
         if v["group"] != group:
             continue
         colour, dash = GRADIENT_STYLE.get(v["key"], ("#6b7280", "solid"))
+        n = len(v["grad_norms"])  # listed from the output back: drawn from the input (layer 1) on
         data.append({"type": "scatter", "mode": "lines+markers", "name": v["label"],
-                     "x": list(range(len(v["grad_norms"]))), "y": v["grad_norms"], "customdata": v["layers"],
+                     "x": list(range(1, n + 1)), "y": list(reversed(v["grad_norms"])),
+                     "customdata": list(reversed(v["layers"])),
                      "line": {"color": colour, "dash": dash, "width": 2}, "marker": {"size": 4},
                      "hovertemplate": f"{v['label']}<br>%{{customdata}}<br>gradient norm %{{y:.3g}}<extra></extra>"})
     return {"data": data, "layout": {
         "title": {"text": GRADIENT_GROUPS[group], "font": {"size": 14}, **LEFT_TITLE}, "template": "plotly_white",
         "margin": {"l": 70, "r": 20, "t": 50, "b": 50}, "height": 420,
         "legend": {"orientation": "h", "y": -0.2},
-        "xaxis": {"title": {"text": "weighted layers back from the output (0 = last layer, right end = first)"}},
+        "xaxis": {"title": {"text": "weighted layer, from the input (1 = first) to the output"}},
         "yaxis": {"type": "log", "exponentformat": "power", "title": {"text": "weight-gradient norm"}}}}
 
 

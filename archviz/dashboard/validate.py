@@ -63,8 +63,11 @@ def whole(field: str, value: Any, bound: Bound) -> int:
     if isinstance(value, float) and (not math.isfinite(value) or not value.is_integer()):
         raise BadField(field, f"{bound.label} must be {bound.describe()}, not {_show(value)}")
     n = int(value)
-    if not bound.low <= n <= bound.high or (bound.odd and n % 2 == 0):
+    if not bound.low <= n <= bound.high:
         raise BadField(field, f"{bound.label} {n} is out of range: use {bound.describe()}")
+    if bound.odd and n % 2 == 0:  # in range, but even: a kernel needs a centre
+        raise BadField(field, f"{bound.label} {n} is even: use an odd number ({bound.describe()}), so the "
+                              "kernel has a centre")
     return n
 
 

@@ -93,10 +93,13 @@ class Assembler:
         return self.ga.fields.get(value) if value else None
 
     def made_by(self, value: str | None) -> str | None:
-        """The module whose operator produced `value` ("(model)" for the model's own forward)."""
+        """The module whose operator produced `value`; for an operator the model's own forward runs
+        outside any submodule, the operator named as such ("flatten in the model's forward"), not
+        the root row's "(model)", which is no place."""
         if not value or value not in self.ga.producer:
             return None
-        return self.trace.ops[self.ga.producer[value]].scope or ROOT_NAME
+        op = self.trace.ops[self.ga.producer[value]]
+        return op.scope or f"{op.kind.split('::')[-1]} in the model's forward"
 
     def layers(self) -> list[dict[str, Any]]:
         rows = []

@@ -229,6 +229,10 @@ def receptive_field_along_depth(profiles: list[Profile]) -> dict[str, Any]:
                          "line": {"color": c, "width": 2.2, "shape": "hv"}, "xaxis": "x2", "yaxis": "y2",
                          "hovertemplate": "%{hovertext}<br>depth %{x}: %{y} px high<extra>" + label + "</extra>"})
             heights += cur["hy"]
+    # the input's size, marked: a field of 2,071 px on a 224 px input is wider than the image
+    inputs = sorted({max(p.input_shape[2:]) for p in profiles if len(p.input_shape) >= 3})
+    if sizes:
+        sizes += inputs
     # headroom above the curves for the notes: about 0.055 of the plot's height a line
     lo, hi = min(sizes, default=1) / 1.3, max(sizes, default=1000) * 1.3
     room = min(0.03 + 0.055 * len(notes), 0.5) if notes else 0.0
@@ -246,7 +250,12 @@ def receptive_field_along_depth(profiles: list[Profile]) -> dict[str, Any]:
                             "yref": "paper", "xanchor": "center" if alone else "left",
                             "yanchor": "middle" if alone else "top", "showarrow": False, "align": "left",
                             "font": {"size": 12 if alone else 10}, "bgcolor": "rgba(255,255,255,0.85)"})
-    layout = base_layout("Receptive field and feature-map size along depth",
+    input_lines = [{"type": "line", "xref": "x domain", "x0": 0, "x1": 1, "yref": "y", "y0": n, "y1": n,
+                    "line": {"color": "#9ca3af", "width": 1, "dash": "dot"}} for n in inputs] if sizes else []
+    annotations += [{"text": f"input {n} px", "xref": "x domain", "x": 1, "xanchor": "right", "yref": "y",
+                     "y": math.log10(n), "yanchor": "bottom", "showarrow": False,
+                     "font": {"size": 10, "color": "#6b7280"}} for n in inputs] if sizes else []
+    layout = base_layout("Receptive field and feature-map size along depth", shapes=input_lines,
                      xaxis={**depth, "domain": [0, 0.45]},
                      xaxis2={**depth, "domain": [0.55, 1], "anchor": "y2", "range": [0, max(depths, default=1) + 1]},
                      yaxis=rf_axis, yaxis2={**h_axis, "anchor": "x2"}, annotations=annotations,
