@@ -6,7 +6,8 @@ by render/labels.py so they never collide."""
 
 from __future__ import annotations
 
-from typing import Any, TYPE_CHECKING
+import math
+from typing import TYPE_CHECKING, Any
 
 from ..catalog import FAMILIES, ILSVRC_WINNERS, family_colour, published, weights_tag
 from .colours import PALETTE, base_colour, page_colours
@@ -63,7 +64,6 @@ def _panel_titles(*titles: tuple[str, float]) -> list[dict[str, Any]]:
 def _log_axis(lo: float, hi: float, steps: tuple[int, ...] | None = None) -> dict[str, Any]:
     """A log axis over [lo, hi] with ticks 1, 2, 5, 10, 20, 50... (no unlabelled minor digits);
     1, 3, 10, 30... over more than 2.5 decades, powers of ten over more than 4."""
-    import math
 
     span = math.log10(hi / lo)
     steps = steps or ((1, 2, 5) if span <= 2.5 else (1, 3) if span <= 4 else (1,))
@@ -470,7 +470,6 @@ def channels_along_depth(profiles: list[Profile]) -> dict[str, Any]:
     it makes (dot), and the feature-map width between blocks as a line (block in / out, each concat
     or add); one model adds shaded block bands. DenseNet climbs by the growth rate inside a dense
     block and halves at each transition; a ResNet bottleneck dips 256 -> 64 -> 256."""
-    import math
 
     many = len(profiles) > 1
     data: list[dict[str, Any]] = []
@@ -640,7 +639,6 @@ def ilsvrc_by_year() -> dict[str, Any]:
 def accuracy_vs_compute(profiles: list[Profile], metric: str = "macs", log: bool = True) -> dict[str, Any]:
     """Canziani et al. (2016) style: top-1 accuracy against G-ops, bubble area ~ parameters; each
     bubble labelled where its label collides with nothing (render/labels.py)."""
-    import math
 
     pts = [q for q in history_points(profiles) if q["acc1"] is not None]
     sizeref = 2.0 * 144e6 / (44 ** 2)  # 144 M parameters: a 44 px bubble
@@ -760,7 +758,6 @@ def roofline(profiles: list[Profile]) -> dict[str, Any]:
     blocks), area ~ its share of the layers' latency; customdata = the layer name (click-to-highlight).
     Layers with no counted FLOPs or bytes have no place on log axes: a note counts them.
     Only the first profile is drawn; an unmeasured one gives a figure that says so."""
-    import math
 
     p = profiles[0]
     m = measurement_of(p)
