@@ -126,12 +126,22 @@ def fail(message: str, code: int) -> None:
     raise typer.Exit(code)
 
 
+def check_environment() -> None:
+    """Settings read from the environment are checked when any command starts, hit or miss: a bad
+    ARCHVIZ_MEMORY_BUDGET is one line even when the answer comes from the store."""
+    if os.environ.get("ARCHVIZ_MEMORY_BUDGET"):
+        from .memory import budget_bytes
+
+        budget_bytes()
+
+
 def friendly(fn: Callable) -> Callable:
     """Bad input ends in one line and a non-zero exit, never a traceback (ARCHVIZ_DEBUG=1 shows it)."""
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         try:
+            check_environment()
             return fn(*args, **kwargs)
         except typer.Exit:
             raise

@@ -39,7 +39,7 @@ def test_csv_defuses_formulas_in_names(named):
 
 def test_markdown_escapes_link_and_emphasis(named):
     md = to_markdown(named, None)
-    assert "\\[click\\]\\(http://evil\\)" in md and "\\*\\*loud\\*\\*" in md
+    assert "\\[click\\](http://evil)" in md and "\\*\\*loud\\*\\*" in md
     assert "[click](" not in md and "**loud**" not in md
 
 

@@ -92,12 +92,13 @@ def to_csv(profile: Profile, depth: int | None) -> str:
     return buf.getvalue()
 
 
-_MARKDOWN_SYNTAX = re.compile(r"([\\`*_\[\]()#!~>+{}])")
+_MARKDOWN_SYNTAX = re.compile(r"([\\`*_\[\]~])")  # code, emphasis, links and images need these
 
 
 def markdown_text(text: str) -> str:
-    """A table cell as Markdown text: no column break, no raw HTML, and no link, image, emphasis,
-    code or heading syntax (each such character backslash-escaped) for a Markdown renderer."""
+    """A table cell as Markdown text: no column break, no raw HTML (< > & as entities), and no
+    link, image, emphasis, strikethrough or code syntax (\\ ` * _ [ ] ~ backslash-escaped: a link
+    needs its brackets) for a Markdown renderer."""
     return _MARKDOWN_SYNTAX.sub(r"\\\1", html.escape(text, quote=False)).replace("|", "\\|")
 
 
