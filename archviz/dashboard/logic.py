@@ -55,10 +55,11 @@ COMPUTING = ("{what} is being computed for another request; try again in a few s
 
 
 @contextmanager
-def render_slot() -> Iterator[None]:
-    """One of the HEAVY_SLOTS for rendering a download (no torch needed): without a free slot,
-    busy at once, so a burst of downloads cannot take every server thread."""
-    if not _heavy_slots.acquire(blocking=False):
+def heavy_slot(blocking: bool = False) -> Iterator[None]:
+    """One of the HEAVY_SLOTS; without a free one, ArchvizError (busy) at once unless `blocking`.
+    Rendering a download takes one (no torch needed): a burst of downloads cannot take every
+    server thread."""
+    if not _heavy_slots.acquire(blocking=blocking):
         raise ArchvizError(BUSY.format(n=HEAVY_SLOTS), 1)
     try:
         yield
@@ -71,17 +72,13 @@ def heavy(blocking: bool = False, wait_for_torch: bool = True) -> Iterator[None]
     """One of the HEAVY_SLOTS, then the torch lock; without a free slot, ArchvizError at once
     (background work passes blocking=True and waits its turn). wait_for_torch=False: busy too when
     the torch lock is held (a size lookup never waits behind a trace)."""
-    if not _heavy_slots.acquire(blocking=blocking):
-        raise ArchvizError(BUSY.format(n=HEAVY_SLOTS), 1)
-    try:
+    with heavy_slot(blocking):
         if not _torch_lock.acquire(blocking=wait_for_torch):
             raise ArchvizError(BUSY.format(n=HEAVY_SLOTS), 1)
         try:
             yield
         finally:
             _torch_lock.release()
-    finally:
-        _heavy_slots.release()
 
 
 # The most a request may trace on demand (torchvision's published GMACs, scaled to the size): the
@@ -489,7 +486,7 @@ def _rendered(kind: str, model: str, size: int | None) -> tuple[tuple[str, str],
     (a failure is raised, and not kept)."""
     p = load(model, size)
     stem = model + (f"-{size}px" if size else "")
-    with render_slot():
+    with heavy_slot():
         if kind == "report":
             from ..render.report import render_html
 
