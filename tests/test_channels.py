@@ -157,3 +157,18 @@ def test_dashboard_outputs_match_the_client_lists():
 
     app = create_app(names=["resnet18"])
     assert EXPLORER_OUTPUT in app.callback_map and COMPARE_OUTPUT in app.callback_map
+
+
+def test_transformer_blocks_count_their_embedding_not_their_tokens():
+    """ViT-B/16 at 224 px: 197 tokens of hidden size D = 768 (Dosovitskiy et al. 2021, Table 1): each
+    encoder block reads and writes 768 channels, and the channel chart's trunk is 768 wide, never
+    197; its linear layers are 768 -> 2304 (q, k, v) ... -> 3072 (MLP) -> 768."""
+    from archviz.profiler import profile
+    from archviz.render import charts
+
+    p = profile("vit_b_16")
+    blocks = [b for b in p.blocks if b["type"] == "EncoderBlock"]
+    assert len(blocks) == 12 and {(b["in_channels"], b["out_channels"]) for b in blocks} == {(768, 768)}
+    assert {t["channels"] for t in charts.channel_trunk(p)} == {768, 1000}
+    mlp = [r for r in charts.channel_layers(p) if r["name"].endswith("mlp.0")]
+    assert mlp and {(r["in"], r["out"]) for r in mlp} == {(768, 3072)}

@@ -19,6 +19,13 @@ def _num(x: float) -> float | int:
     return int(round(x)) if abs(x - round(x)) < 1e-9 else round(x, 2)
 
 
+def _channels(shape: Any, axis: int) -> int | None:
+    """A tensor's channels along `axis` (1 or -1); None for a tensor without that dimension."""
+    if not shape or len(shape) < 2:
+        return None
+    return shape[axis] if axis == 1 or len(shape) >= 3 else shape[1]
+
+
 def field_json(field: Field | None) -> dict[str, Any]:
     """JSON view of a field: lists per spatial dim, 'global', or None when unknown."""
     if field is None or field.kind not in (SPATIAL, GLOBAL):
@@ -124,6 +131,15 @@ class Assembler:
             })
         return rows
 
+    def channel_axis(self, name: str) -> int:
+        """Where a block's tensors keep their channels: dimension 1 (N, C, ...) for convolutional
+        blocks, the last for token blocks (a transformer's N x L x C: linear layers and no
+        convolution), so a ViT block reads 384 channels, not its 197 tokens."""
+        inner = [op for op in self.trace.ops if op.scope == name or op.scope.startswith(name + ".")]
+        linear = any(category(op, 0) == "linear" or op.kind == "aten::_native_multi_head_attention" for op in inner)
+        conv = any(category(op, 0) == "conv" for op in inner)
+        return -1 if linear and not conv else 1
+
     def block_rows(self) -> list[dict[str, Any]]:
         rows = []
         for name in self.blocks:
@@ -140,14 +156,15 @@ class Assembler:
             if widest_in and f_out and f_out.kind == SPATIAL:
                 growth = [_num(o - i) for o, i in zip(f_out.size, widest_in.size)]
             s = self.sums.get(name, {})
-            in_ch = sum((self.trace.shapes.get(v) or [0, 0])[1] for v in ins)
+            axis = self.channel_axis(name)
+            in_ch = sum(_channels(self.trace.shapes.get(v), axis) or 0 for v in ins)
             out_shape = info.output_shape or self.trace.shapes.get(out_v or "")
             rows.append({
                 "name": name, "type": info.type, "kind": block_kind(info.type, merge), "merge": merge,
                 "skip": self._has_skip(name, ins), "params": info.params,
                 "macs": _num(s.get("macs", 0.0)), "conv_linear_macs": _num(s.get("conv_linear_macs", 0.0)),
                 "in_shape": self.trace.shapes.get(ins[0]) if ins else None, "out_shape": out_shape,
-                "in_channels": in_ch or None, "out_channels": out_shape[1] if out_shape and len(out_shape) > 1 else None,
+                "in_channels": in_ch or None, "out_channels": _channels(out_shape, axis),
                 "rf_in": field_json(widest_in)["receptive_field"],
                 "rf_out": out_json["receptive_field"], "rf_growth": growth,
                 "effective_stride": out_json["effective_stride"],

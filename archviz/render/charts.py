@@ -307,9 +307,13 @@ CHANNEL_CATS = {"conv", "linear"}
 POW2_TICKS = [2 ** k for k in range(0, 17)]
 
 
-def _width(shape: Any) -> int | None:
-    """Channels of a traced tensor: dimension 1 of (N, C, ...) or (N, features)."""
-    return shape[1] if isinstance(shape, list) and len(shape) >= 2 and isinstance(shape[1], int) else None
+def _width(shape: Any, last: bool = False) -> int | None:
+    """Channels of a traced tensor: dimension 1 of (N, C, ...) or (N, features); with `last`, the
+    last dimension (what a linear layer reads and writes: N x L x C tokens)."""
+    if not (isinstance(shape, list) and len(shape) >= 2):
+        return None
+    value = shape[-1] if last else shape[1]
+    return value if isinstance(value, int) else None
 
 
 def channel_layers(profile: Profile) -> list[dict[str, Any]]:
@@ -323,10 +327,11 @@ def channel_layers(profile: Profile) -> list[dict[str, Any]]:
         if n.get("cat") not in CHANNEL_CATS or n.get("depth") is None or _width(n.get("shape")) is None:
             continue
         src = (n.get("in") or [None])[0]
-        width_in = first if src == -1 else _width(by_i.get(src, {}).get("shape"))
+        features = n["cat"] == "linear"  # a linear layer's features are the last dimension (N x L x C)
+        width_in = first if src == -1 else _width(by_i.get(src, {}).get("shape"), features)
         kernel = (n.get("attrs") or {}).get("kernel")
         rows.append({"name": n["scope"], "op": n["cat"], "depth": n["depth"], "in": width_in,
-                     "out": _width(n["shape"]), "block": n.get("block"),
+                     "out": _width(n["shape"], features), "block": n.get("block"),
                      "kernel": "x".join(str(k) for k in kernel) if isinstance(kernel, list) else None})
     return rows
 
@@ -354,21 +359,24 @@ def channel_trunk(profile: Profile) -> list[dict[str, Any]]:
         if n.get("block") in tops:
             members.setdefault(n["block"], []).append(n["i"])
         elif n.get("cat") in CHANNEL_CATS and n.get("depth") is not None and _width(n.get("shape")):
-            points.append((n["depth"], n["i"], _width(n["shape"]), f"{shown(n['scope'])} output", n["scope"]))
+            width = _width(n["shape"], n["cat"] == "linear")
+            points.append((n["depth"], n["i"], width, f"{shown(n['scope'])} output", n["scope"]))
     for name, b in tops.items():
         idx = members.get(name)
         if not idx or b.get("depth_in") is None or b.get("depth_out") is None:
             continue
         if b.get("in_channels"):
             points.append((b["depth_in"], min(idx) - 0.5, b["in_channels"], f"{name} ({b['kind']}) input", name))
+        out_shape = b.get("out_shape") or []
+        last = len(out_shape) == 3 and b.get("out_channels") == out_shape[-1] != out_shape[1]  # N x L x C tokens
         for i in idx:
             n = by_i[i]
-            if n.get("merge") and _width(n.get("shape")) and n.get("depth") is not None:
-                parts = [_width(by_i[j]["shape"]) if j in by_i else _width(profile.input_shape) for j in n["in"]]
+            if n.get("merge") and _width(n.get("shape"), last) and n.get("depth") is not None:
+                parts = [_width(by_i[j]["shape"], last) if j in by_i else _width(profile.input_shape) for j in n["in"]]
                 how = n["merge"]
                 text = (f"{shown(n['scope'])}: {how} {_parts(parts)}" if how == "concat" and all(parts)
                         else f"{shown(n['scope'])}: {how} of {len(parts)} inputs")
-                points.append((n["depth"], i, _width(n["shape"]), text, n["scope"]))
+                points.append((n["depth"], i, _width(n["shape"], last), text, n["scope"]))
         if b.get("out_channels"):
             points.append((b["depth_out"], max(idx) + 0.5, b["out_channels"], f"{shown(name)} ({b['kind']}) output",
                            name))
