@@ -127,7 +127,10 @@ def test_a_transformer_gets_a_sentence_not_a_lonely_dot(archviz_home):
     fig = charts.receptive_field_along_depth([vit])
     assert [t for t in fig["data"] if t.get("yaxis", "y") == "y"] == []  # no receptive-field trace
     notes = " ".join(a["text"] for a in fig["layout"]["annotations"])
-    assert "16 px at conv_proj" in notes and "global from layer 1" in notes  # 16x16 patches, then global
+    # 16x16 patches per token, global at the first attention: conv_proj is weighted layer 1, the fused
+    # attention its in- and out-projections, 2 more (Dosovitskiy et al. 2021: tokens mix only there)
+    assert "16 px at conv_proj" in notes
+    assert "global from layer 3 (encoder.layers.encoder_layer_0.self_attention)" in notes
 
 
 # ---- label placement -----------------------------------------------------------------------------

@@ -283,3 +283,55 @@ def test_notes_and_layout_reach_every_output(tmp_path):
     assert "Input 1x8x100 (NCL)" in res.stdout and "receptive field 7 px · stride 2 · at 1" in res.stdout
     res = run_cli("profile", spec, "--input", "1x8x100", "--layout", "NCHW")
     assert res.returncode == 2 and "needs 1 or 4 numbers" in res.stderr
+
+
+# ---- tokens: a grid flattened into a sequence keeps a field per token (issue 20 item 2) ----------
+class Tokens(nn.Module):
+    """A ViT's front: 16x16 patches (conv, stride 16), flattened to tokens, a norm and a linear per
+    token; `attend` adds self-attention, which mixes the tokens."""
+
+    def __init__(self, attend: bool = False) -> None:
+        super().__init__()
+        self.patch = nn.Conv2d(3, 8, 16, stride=16)
+        self.norm = nn.LayerNorm(8)
+        self.fc = nn.Linear(8, 8)
+        self.attn = nn.MultiheadAttention(8, 2, batch_first=True) if attend else None
+
+    def forward(self, x):
+        t = self.fc(self.norm(self.patch(x).flatten(2).transpose(1, 2)))
+        return self.attn(t, t, t, need_weights=False)[0] if self.attn is not None else t
+
+
+def token_extent(model: nn.Module, token: int) -> list[int]:
+    """The gradient probe for one output token: the extent, per input dimension, it depends on."""
+    x = torch.ones(1, 3, 64, 64, dtype=torch.float64, requires_grad=True)
+    model.double()(x)[0, token].sum().backward()
+    g = x.grad.abs().sum(dim=(0, 1))
+    rows, cols = torch.nonzero(g.sum(1)).flatten(), torch.nonzero(g.sum(0)).flatten()
+    return [int(rows.max() - rows.min() + 1), int(cols.max() - cols.min() + 1)]
+
+
+def test_tokens_keep_their_patch_field_until_attention():
+    """Token 5 of a 4x4 grid is the patch at rows 16-31, columns 16-31: the probe finds a 16x16
+    field through the norm and the linear layer; attention makes it the whole 64x64 input."""
+    torch.manual_seed(0)
+    plain = Tokens().eval()
+    p = profile_module(plain, [1, 3, 64, 64], "tokens")
+    assert token_extent(plain, 5) == [16, 16]
+    for row in ("patch", "norm", "fc"):
+        assert p.layer(row)["receptive_field"] == [16, 16] and p.layer(row)["effective_stride"] == [16, 16], row
+    attend = Tokens(attend=True).eval()
+    q = profile_module(attend, [1, 3, 64, 64], "attend")
+    assert token_extent(attend, 5) == [64, 64]
+    assert q.layer("fc")["receptive_field"] == [16, 16] and q.layer("attn")["receptive_field"] == "global"
+
+
+def test_vit_is_global_only_from_its_first_attention():
+    """torchvision's ViT-B/16: the patch embedding, the encoder's dropout and the first block's norm
+    keep each token's 16x16 patch; the first self-attention makes the field global."""
+    from archviz.profiler import profile
+
+    p = profile("vit_b_16")
+    for row in ("conv_proj", "encoder.dropout", "encoder.layers.encoder_layer_0.ln_1"):
+        assert p.layer(row)["receptive_field"] == [16, 16], row
+    assert p.layer("encoder.layers.encoder_layer_0.self_attention")["receptive_field"] == "global"

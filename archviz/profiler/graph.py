@@ -21,7 +21,8 @@ from .trace import ModuleInfo, Op, Trace
 
 SPATIAL, GLOBAL, UNKNOWN = "spatial", "global", "unknown"
 
-GLOBAL_MIXING_OPS = {"aten::matmul", "aten::bmm", "aten::einsum", "aten::scaled_dot_product_attention"}
+GLOBAL_MIXING_OPS = {"aten::matmul", "aten::bmm", "aten::einsum", "aten::scaled_dot_product_attention",
+                     "aten::_native_multi_head_attention", "aten::baddbmm"}
 ADAPTIVE_POOLS = {f"aten::adaptive_{p}_pool{d}d" for p in ("avg", "max") for d in (1, 2, 3)}
 REDUCTIONS = {"aten::mean", "aten::sum", "aten::amax"}
 LINEAR_OPS = {"aten::linear", "aten::addmm"}
@@ -50,6 +51,9 @@ class Field:
     jump: tuple[float, ...] = ()
     centre: tuple[float, ...] = ()
     dims: tuple[int, ...] = ()         # which tensor dimensions are spatial
+    tokens: bool = False               # a spatial grid flattened into one token dimension (dims[0]):
+    # size, jump and centre still describe the grid (a ViT patch: 16 x 16 at stride 16); each token
+    # keeps the field of its own position until an operator mixes tokens (attention)
 
     def window(self, kernel, stride, padding, dilation) -> "Field":
         n = len(self.size)
@@ -64,7 +68,11 @@ class Field:
         return Field(SPATIAL, tuple(size), tuple(jump), tuple(centre), self.dims)
 
     def with_dims(self, dims: tuple[int, ...]) -> "Field":
-        return Field(self.kind, self.size, self.jump, self.centre, dims)
+        return Field(self.kind, self.size, self.jump, self.centre, dims, self.tokens)
+
+    def as_tokens(self, dim: int) -> "Field":
+        """The grid flattened into tensor dimension `dim`: one token per position, each its field."""
+        return Field(self.kind, self.size, self.jump, self.centre, (dim,), True)
 
 
 def union(fields: list[Field]) -> Field:
@@ -191,10 +199,61 @@ def _resampled(field: Field, kind: str, in_shape: list[int], out_shape: list[int
     return Field(UNKNOWN)  # up along one dimension, down along another: not followed
 
 
-def _reshape(field: Field, in_shape: list[int], out_shape: list[int]) -> Field:
-    """Views and reshapes: keep the field when the spatial sizes survive as trailing dims."""
+def _token_field(field: Field, op: Op, in_shape: list[int] | None, out_shape: list[int] | None) -> Field:
+    """A token field through one operator (tokens: a flattened grid, `Field.tokens`). Per-token
+    operators keep it: norms, linear layers over the features, elementwise ops, dropout, a token
+    added by concatenation (ViT's class token) or dropped by a slice, views that keep the token
+    dimension; permutes move it. Operators that mix tokens (attention, a linear layer or a flatten
+    or reduction over the token dimension) make it global; a window over tokens is not followed."""
+    kind = op.kind
+    if in_shape is None or out_shape is None or "kernel" in op.attrs:
+        return Field(UNKNOWN)
+    rank, t = len(in_shape), field.dims[0]
+    if kind in GLOBAL_MIXING_OPS:
+        return Field(GLOBAL)
+    if kind == "aten::permute":
+        order = [_norm_dim(d, rank) for d in op.attrs["dims"][0]]
+        return field.with_dims((order.index(t),))
+    if kind == "aten::transpose":
+        a, b = (_norm_dim(d, rank) for d in op.attrs["dims"])
+        return field.with_dims(({a: b, b: a}.get(t, t),))
+    if kind == "aten::flatten":
+        start, end = [_norm_dim(d, rank) for d in op.attrs["dims"]]
+        if start <= t <= end:
+            return Field(GLOBAL)
+        return field.with_dims((t - (end - start) if t > end else t,))
+    if kind in REDUCTIONS and op.attrs.get("dims") and isinstance(op.attrs["dims"][0], list):
+        reduced = {_norm_dim(d, rank) for d in op.attrs["dims"][0]}
+        return Field(GLOBAL) if t in reduced else _token_view(field, in_shape, out_shape)
+    if kind in LINEAR_OPS:
+        return Field(GLOBAL) if t == rank - 1 or rank <= 2 else field
+    if kind in ("aten::cat", "aten::slice", "aten::narrow") and len(out_shape) == rank and \
+            all(a == b for i, (a, b) in enumerate(zip(in_shape, out_shape)) if i != t):
+        return field  # tokens added (a class token) or dropped: each kept token keeps its field
+    return _token_view(field, in_shape, out_shape)
+
+
+def _token_view(field: Field, in_shape: list[int], out_shape: list[int]) -> Field:
+    """A view of token features: the token dimension kept (same index from the front or the back,
+    same length, everything before it unchanged) keeps the field; any other reshaping is not
+    followed."""
+    t = field.dims[0]
     if in_shape == out_shape:
         return field
+    if len(out_shape) > t and out_shape[:t + 1] == in_shape[:t + 1]:
+        return field  # the features split into heads, or merged back
+    return Field(UNKNOWN)
+
+
+def _reshape(field: Field, in_shape: list[int], out_shape: list[int]) -> Field:
+    """Views and reshapes: keep the field when the spatial sizes survive as trailing dims; the
+    trailing grid reshaped into one dimension (N x C x H x W -> N x C x HW) becomes tokens."""
+    if in_shape == out_shape:
+        return field
+    n = len(field.dims)
+    if n > 1 and list(field.dims) == list(range(len(in_shape) - n, len(in_shape))) \
+            and out_shape[:-1] == in_shape[:len(in_shape) - n] and out_shape[-1] == prod(in_shape[-n:]):
+        return field.as_tokens(len(out_shape) - 1)
     sp = [in_shape[d] for d in field.dims]
     trailing = list(field.dims) == list(range(len(in_shape) - len(sp), len(in_shape)))
     if trailing and out_shape[len(out_shape) - len(sp):] == sp and len(out_shape) > len(sp):
@@ -244,6 +303,8 @@ def propagate(op: Op, sources: list[str], fields: list[Field], shapes: dict[str,
     if in_shape is not None and any(d >= len(in_shape) for d in field.dims):
         return Field(UNKNOWN)
     out_shape = shapes.get(op.outputs[0]) if op.outputs else None
+    if field.tokens:
+        return _token_field(field, op, in_shape, shapes.get(op.outputs[0]) if op.outputs else None)
     if "kernel" in attrs and source == op.inputs[0]:
         if attrs.get("transposed"):
             return _transposed(field, attrs["kernel"], attrs["stride"], attrs["padding"], attrs["dilation"])
@@ -261,6 +322,8 @@ def propagate(op: Op, sources: list[str], fields: list[Field], shapes: dict[str,
         return _sliced(field, attrs, in_shape)
     if kind == "aten::flatten":
         start, end = [_norm_dim(d, rank) for d in attrs["dims"]]
+        if len(field.dims) > 1 and tuple(field.dims) == tuple(range(start, end + 1)):
+            return field.as_tokens(start)  # the grid, and only it, flattened: one token per position
         if any(start <= d <= end for d in field.dims):
             return Field(GLOBAL)
         return field.with_dims(tuple(d - (end - start) if d > end else d for d in field.dims))
