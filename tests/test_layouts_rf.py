@@ -175,7 +175,7 @@ def test_bilinear_upsampling_is_unknown_and_named():
     assert p.totals["receptive_field"] is None and p.totals["receptive_field_at"] == "tail"
     assert any("aten::upsample_bilinear2d" in n and "align_corners" in n for n in p.notes)
     # the note names the last layer whose field is known: the 3x3 conv "down", 3 px at stride 1
-    assert any("last layer with a known field is down: 3 px at stride 1" in n for n in p.notes)
+    assert any("last known field is 3 px at stride 1, at down." in n for n in p.notes)
 
 
 # ---- 3. one rule for depth and field --------------------------------------------------------------
@@ -335,3 +335,22 @@ def test_vit_is_global_only_from_its_first_attention():
     for row in ("conv_proj", "encoder.dropout", "encoder.layers.encoder_layer_0.ln_1"):
         assert p.layer(row)["receptive_field"] == [16, 16], row
     assert p.layer("encoder.layers.encoder_layer_0.self_attention")["receptive_field"] == "global"
+
+
+def test_a_fused_attentions_out_proj_has_its_depth_and_a_null_field_is_never_named():
+    """nn.TransformerEncoder's fast path runs out_proj inside one fused op: out_proj's row takes that
+    op's depth (each layer: in-projection, out-projection = 2 weighted layers; then the feed-forward's
+    2: layer 0's attention ends at depth 2, layer 1's at 2 + 2 + 2 = 6). Swin's note names a place
+    whose field is known, or the operator, never a module whose own field is null."""
+    import archviz
+
+    enc = nn.TransformerEncoder(nn.TransformerEncoderLayer(32, 4, 64, batch_first=True), 2).eval()
+    p = archviz.profile(enc, example_inputs=torch.zeros(1, 10, 32))
+    assert [p.layer(f"layers.{i}.self_attn.out_proj")["depth"] for i in (0, 1)] == [2, 6]
+    assert p.layer("layers.0.self_attn.out_proj")["macs"] == 10 * 32 * 32  # L*E^2, its share
+    from archviz.profiler import profile
+
+    swin = profile("swin_t")
+    at = swin.totals["last_spatial_field"]["at"]
+    rows = {r["name"]: r for r in swin.layers}
+    assert at not in rows or rows[at]["receptive_field"] is not None

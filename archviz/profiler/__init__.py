@@ -119,8 +119,8 @@ def layout_notes(layout: str, input_shape: list[int], totals: dict[str, Any]) ->
     if not last:
         return ["Receptive field of the output unknown: no layer has a known field."]
     rf, stride = _compact(last["receptive_field"]), _compact(last["effective_stride"])
-    return [f"Receptive field of the output unknown; the last layer with a known field is "
-            f"{last['at']}: {rf} px at stride {stride}."]
+    return [f"Receptive field of the output unknown; the last known field is {rf} px at stride {stride}, "
+            f"at {last['at']}."]
 
 
 def _compact(values: list[float]) -> str:

@@ -108,11 +108,28 @@ class Assembler:
         op = self.trace.ops[self.ga.producer[value]]
         return op.scope or f"{op.kind.split('::')[-1]} in the model's forward"
 
+    def known_at(self, value: str) -> str | None:
+        """Where a known field is: the innermost module around its operator whose own output has a
+        known field (a Swin window-attention module's own output is unknown: its inner projection is
+        named instead), else the operator inside its module."""
+        if value not in self.ga.producer:
+            return None
+        op = self.trace.ops[self.ga.producer[value]]
+        name: str | None = op.scope
+        while name:
+            own = self.out_value.get(name)
+            if own is not None and self.field_of(own) is not None and self.field_of(own).kind == SPATIAL:
+                return name
+            name = self.trace.modules[name].parent if name in self.trace.modules else None
+        return f"{op.kind.split('::')[-1]} in {op.scope}" if op.scope else self.made_by(value)
+
     def layers(self) -> list[dict[str, Any]]:
         rows = []
         parents = {m.parent for m in self.trace.modules.values() if m.parent is not None}
+        shared = {child: op.outputs[0] for op in self.trace.ops if op.outputs
+                  for child in (op.attrs.get("parts") or {})}  # a child a fused op runs (out_proj)
         for name, info in self.trace.modules.items():
-            value = self.out_value.get(name)
+            value = self.out_value.get(name) or shared.get(name)
             shape = info.output_shape or (self.trace.shapes.get(value) if value else None)
             s = self.sums.get(name, {})
             macs = s.get("macs", 0.0)
@@ -246,7 +263,7 @@ class Assembler:
             "receptive_field": rf["receptive_field"], "effective_stride": rf["effective_stride"],
             "effective_padding": rf["effective_padding"],
             "receptive_field_at": self.made_by(out),
-            "last_spatial_field": {**field_json(self.field_of(last)), "at": self.made_by(last)} if last else None,
+            "last_spatial_field": {**field_json(self.field_of(last)), "at": self.known_at(last)} if last else None,
             "depth": max((self.ga.depth.get(v, 0) for v in self.trace.outputs), default=0),
             "op_breakdown": {k: _num(v) for k, v in sorted(breakdown.items(), key=lambda kv: -kv[1])},
         }
