@@ -105,5 +105,6 @@ def lesson_inputs(*values: object) -> dict[str, object]:
 
 
 ATLAS_OUTPUT = ("..atlas-message.children...atlas-family-msg.children...atlas-search-msg.children..."
-                "atlas-metric-msg.children...atlas-shown.children...atlas-year.figure...atlas-accuracy.figure..")
+                "atlas-metric-msg.children...atlas-weights-msg.children...atlas-shown.children...atlas-year.figure..."
+                "atlas-accuracy.figure..")
 ATLAS_CLICK_OUTPUT = "..atlas-click.children...atlas-go.href.."

@@ -328,14 +328,14 @@ def test_hostile_values_over_http_get_messages_not_errors(server):
     from dash_client import ATLAS_CLICK_OUTPUT, ATLAS_OUTPUT, call
 
     r = call(server.url, ATLAS_OUTPUT, {"atlas-family.value": {"$ne": 1}, "atlas-search.value": "x" * 10_000,
-                                        "atlas-metric.value": 7})
+                                        "atlas-metric.value": 7, "atlas-weights.value": "v2"})
     assert "Fix the marked field" in json.dumps(r["atlas-message"])
     for slot, words in (("atlas-family-msg", "expected a list"), ("atlas-search-msg", "at most 80"),
-                        ("atlas-metric-msg", "not one of")):
+                        ("atlas-metric-msg", "not one of"), ("atlas-weights-msg", "not one of")):
         assert words in json.dumps(r[slot]), slot
     assert r["atlas-shown"]["children"].startswith("Showing ")  # everything, the bad fields ignored
     ok = call(server.url, ATLAS_OUTPUT, {"atlas-family.value": ["ResNet"], "atlas-search.value": "(a|b)*",
-                                         "atlas-metric.value": "depth"})
+                                         "atlas-metric.value": "depth", "atlas-weights.value": "v1"})
     assert ok["atlas-search-msg"]["children"] is None and ok["atlas-shown"]["children"].startswith("Showing 0 of")
     for click in ({"points": [{"customdata": "tests/evil.py:f"}]}, {"points": [7]}, "x", None):
         r = call(server.url, ATLAS_CLICK_OUTPUT, {"atlas-year.clickData": click, "atlas-accuracy.clickData": None})
@@ -410,3 +410,21 @@ def test_summaries_read_totals_from_the_head_of_each_blob(store, monkeypatch):
     monkeypatch.setattr(store_module, "HEAD_BYTES", 12)
     again = {s.key: s for s in store.summaries()}
     assert again[key].totals == heads[key].totals and len(again) == len(heads)
+
+
+def test_the_atlas_switch_between_original_and_best_weights(history_profiles):
+    """One accuracy rule with a visible switch: ResNet-50 at its IMAGENET1K_V1 top-1 (76.13) by
+    default, at its DEFAULT weights' (IMAGENET1K_V2, 80.858) when switched; the axis names them."""
+    from torchvision.models import ResNet50_Weights
+
+    from archviz.dashboard import atlas as page
+
+    def point(v):
+        trace = [t for t in v["accuracy"]["data"] if "resnet50" in (t.get("customdata") or [])][0]
+        return trace["y"][trace["customdata"].index("resnet50")]
+
+    v1, best = page.view([], "", "params"), page.view([], "", "params", "best")
+    meta = lambda w: w.meta["_metrics"]["ImageNet-1K"]["acc@1"]  # noqa: E731
+    assert point(v1) == meta(ResNet50_Weights.IMAGENET1K_V1) and point(best) == meta(ResNet50_Weights.IMAGENET1K_V2)
+    assert "original V1 weights" in v1["accuracy"]["layout"]["yaxis"]["title"]["text"]
+    assert "best weights" in best["accuracy"]["layout"]["yaxis"]["title"]["text"]

@@ -41,19 +41,40 @@ def search_text(field: str, value: Any) -> str:
     return value.strip()
 
 
-def view(chosen: Any, search: Any, metric: Any) -> dict[str, Any]:
+def with_weights(rows_: list[data.AtlasRow], weights: str) -> list[data.AtlasRow]:
+    """The rows with torchvision's top-1 from `weights` ("v1", the default everywhere, or "best"):
+    the switch the one accuracy rule keeps visible."""
+    import dataclasses
+
+    from ..catalog import accuracy
+
+    if weights == "v1":
+        return rows_
+    out = []
+    for r in rows_:
+        pub = accuracy(r.name, weights) if r.source == "torchvision" else None
+        out.append(dataclasses.replace(r, acc1=pub.get("acc@1"), acc5=pub.get("acc@5"), weights=pub.get("weights"))
+                   if pub else r)
+    return out
+
+
+WEIGHTS = ("v1", "best")
+
+
+def view(chosen: Any, search: Any, metric: Any, weights: Any = "v1") -> dict[str, Any]:
     """The page's figures and messages for one filter; bad fields are named and ignored."""
     from .logic import field_errors
 
     all_rows = rows()
-    (chosen, search, metric), errors = field_errors(
+    (chosen, search, metric, weights), errors = field_errors(
         (validate.subset, "family", chosen, data.families(all_rows)),
-        (search_text, "search", search), (validate.choice, "metric", metric, list(figures.METRICS)))
-    shown = data.filter_rows(all_rows, chosen or (), search or "")
+        (search_text, "search", search), (validate.choice, "metric", metric, list(figures.METRICS)),
+        (validate.choice, "weights", weights, list(WEIGHTS)))
+    shown = data.filter_rows(with_weights(all_rows, weights or "v1"), chosen or (), search or "")
     empty = figures.EMPTY_STORE if not all_rows else figures.NOTHING_MATCHES
     return {"errors": errors, "rows": shown, "total": len(all_rows),
             "year": figures.by_year(shown, metric or "params", empty),
-            "accuracy": figures.accuracy_vs_macs(shown, empty)}
+            "accuracy": figures.accuracy_vs_macs(shown, empty, weights or "v1")}
 
 
 def click_target(click: Any) -> tuple[str | None, str | None]:
@@ -114,6 +135,10 @@ def page() -> html.Main:
                 id="atlas-metric", value="params", inline=True,
                 options=[{"label": " depth", "value": "depth"}, {"label": " params", "value": "params"},
                          {"label": " MACs", "value": "macs"}]), "atlas-metric"),
+            field("top-1 from", dcc.RadioItems(
+                id="atlas-weights", value="v1", inline=True,
+                options=[{"label": " original weights (V1)", "value": "v1"},
+                         {"label": " torchvision's best", "value": "best"}]), "atlas-weights"),
         ], className="controls"),
         html.Div(id="atlas-message"),
         html.Div(id="atlas-shown", className="muted", role="status"),
@@ -133,16 +158,18 @@ def register(app: Any) -> None:
 
     @app.callback(Output("atlas-message", "children"), Output("atlas-family-msg", "children"),
                   Output("atlas-search-msg", "children"), Output("atlas-metric-msg", "children"),
+                  Output("atlas-weights-msg", "children"),
                   Output("atlas-shown", "children"), Output("atlas-year", "figure"),
                   Output("atlas-accuracy", "figure"),
-                  Input("atlas-family", "value"), Input("atlas-search", "value"), Input("atlas-metric", "value"))
-    @guarded(7)
-    def atlas_filter(chosen, search, metric):
-        v = view(chosen, search, metric)
+                  Input("atlas-family", "value"), Input("atlas-search", "value"), Input("atlas-metric", "value"),
+                  Input("atlas-weights", "value"))
+    @guarded(8)
+    def atlas_filter(chosen, search, metric, weights):
+        v = view(chosen, search, metric, weights)
         errors = v["errors"]
         shown = f"Showing {grouped(len(v['rows']))} of {grouped(v['total'])} models." if v["total"] else None
         return (message("Fix the marked field; it is ignored meanwhile.") if errors else None,
-                *(field_message(errors, f) for f in ("family", "search", "metric")),
+                *(field_message(errors, f) for f in ("family", "search", "metric", "weights")),
                 shown, v["year"], v["accuracy"])
 
     @app.callback(Output("atlas-click", "children"), Output("atlas-go", "href"),

@@ -188,7 +188,7 @@ def by_year(rows: list[AtlasRow], metric: str = "params", empty: str = EMPTY_STO
                    {**yaxis, "title": {"text": title}}, shapes=shapes, annotations=notes + placed)
 
 
-def accuracy_vs_macs(rows: list[AtlasRow], empty: str = EMPTY_STORE) -> dict[str, Any]:
+def accuracy_vs_macs(rows: list[AtlasRow], empty: str = EMPTY_STORE, weights: str = "v1") -> dict[str, Any]:
     """Published top-1 accuracy against counted MACs (log x): models without a published accuracy
     are counted in the title, not drawn."""
     if not rows:
@@ -205,7 +205,8 @@ def accuracy_vs_macs(rows: list[AtlasRow], empty: str = EMPTY_STORE) -> dict[str
     lecture, placed = _history(shown, xs, ys, xscale, yscale)
     return _figure(heading, _bulk_traces(shown, xs, ys) + lecture,
                    {**xaxis, "title": {"text": "MACs per image (multiply-adds; FLOPs = 2 × MACs)"}},
-                   {"title": {"text": "ImageNet top-1, % (original V1 weights where published)"}, "range": yscale.plotly_range(),
+                   {"title": {"text": "ImageNet top-1, % (" + ("original V1 weights where published" if weights == "v1"
+                                                             else "torchvision's best weights") + ")"}, "range": yscale.plotly_range(),
                     "automargin": False}, annotations=placed)
 
 
