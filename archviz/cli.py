@@ -444,6 +444,47 @@ def report(
     print(path)
 
 
+class DiffFormat(str, Enum):
+    table = "table"
+    json = "json"
+    markdown = "markdown"
+    html = "html"
+
+
+@app.command()
+@friendly
+def diff(
+    a: str = typer.Argument(..., metavar="A", help="The model before (as for 'archviz profile')"),
+    b: str = typer.Argument(..., metavar="B", help="The model after"),
+    input: Optional[str] = typer.Option(None, "--input", "-i", metavar="SHAPE", help=INPUT_HELP),
+    format: DiffFormat = typer.Option(DiffFormat.table, "--format", "-f", metavar="FORMAT",
+                                      help="table, json, markdown or html"),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", metavar="FILE",
+                                          help="Write to FILE (atomically) instead of stdout"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
+):
+    """Two networks compared layer by layer: layers added, removed and changed (type, kernel, stride,
+    padding, channels), and per block and in total what each change cost (params, MACs, activations,
+    field, depth)."""
+    from .diff import diff as compare
+    from .files import write_atomic
+    from .progress import stage_reporter
+    from .render.diff import FORMATS as DIFF_FORMATS
+    from .service import get_profiles
+
+    if output is not None:
+        check_target(output)
+    with stage_reporter(quiet) as report, stdout_to_stderr():  # user code never writes our stdout
+        pa, pb = get_profiles([a, b], input, progress=report)
+        report("aligning")
+        text = DIFF_FORMATS[format.value](compare(pa, pb))
+    if output is not None:
+        write_atomic(output, text.encode())
+        print(output)
+    else:
+        sys.stdout.write(text)
+
+
 class LessonFormat(str, Enum):
     table = "table"
     json = "json"

@@ -191,8 +191,14 @@ def render_html(profiles: list[Profile], command: str | None = None) -> str:
     graph_page = page_data(graphs)
     models = [model_context(p, i, c, g, graph_page["domains"])
               for i, (p, c, g) in enumerate(zip(profiles, page_colours(profiles), graphs))]
+    changed = None
+    if len(profiles) == 2:  # two models: what changed from the first to the second
+        from ..diff import diff
+        from .diff import to_html as diff_html
+
+        changed = diff_html(diff(*profiles))
     return render_page(
-        "report.html.j2", {**figures, **roofs}, command, title=title, models=models,
+        "report.html.j2", {**figures, **roofs}, command, title=title, models=models, changed=changed,
         compare=compare, compare_rows=_compare_rows(profiles) if compare else [],
         charts=[{"id": k, "title": CHART_TITLES.get(k, k), "note": CHART_NOTES[k][compare] if k in CHART_NOTES else None}
                 for k in figures], key_columns=KEY_COLUMNS,
