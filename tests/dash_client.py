@@ -91,7 +91,7 @@ EXPLORER_OUTPUT = ("..ex-message.children...ex-model-msg.children...ex-size-msg.
 HISTORY_MEASURED_OUTPUT = "..hist-measure-status.children...hist-measured.figure...hist-measure-poll.disabled.."
 COMPARE_OUTPUT = ("..cmp-message.children...cmp-table.data...cmp-table.columns...cmp-depth.figure...cmp-rf.figure..."
                   "cmp-channels.figure...cmp-share.figure...cmp-results.style...cmp-table-box.style..."
-                  "cmp-placeholder.children...cmp-url.search...cmp-graph-data.data..")
+                  "cmp-placeholder.children...cmp-url.search...cmp-graph-data.data...cmp-diff.children...cmp-diff-box.style..")
 # The State their callbacks read: the address bar, and the link's raw values (used on a first draw only).
 URL_STATE = {HISTORY_OUTPUT: [("url", "search")], EXPLORER_OUTPUT: [("url", "search"), ("ex-url-state", "data")],
              COMPARE_OUTPUT: [("url", "search"), ("cmp-url-state", "data")]}

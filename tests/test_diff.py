@@ -95,3 +95,20 @@ def test_cli_formats_and_the_report_section(tmp_path, history_profiles):
 
     text = write_report([history_profiles["vgg16"], history_profiles["vgg19"]], tmp_path / "r.html").read_text()
     assert 'id="what-changed"' in text and "3 layers added" in text
+
+
+def test_dashboard_compare_shows_the_diff_and_colours_changed_nodes(history_profiles):
+    """Compare with two models: the diff's summary and tables, and each graph's change overlay
+    (VGG-19's three added convs green on its graph, their stages 'changed'; nothing removed)."""
+    from archviz.dashboard import logic
+
+    r = logic.compare(["vgg16", "vgg19"])
+    assert r["changed"]["summary"][0].startswith("vgg16 → vgg19: 3 layers added, 0 removed, 0 changed")
+    assert [row["B"] for row in r["changed"]["layers"]] == ["features.16", "features.25", "features.28"]
+    a, b = r["graph"]["graphs"]
+    assert a["changes"] is False or not any(n["metrics"].get("change") for n in a["nodes"])
+    added = sorted(n["row"] for n in b["nodes"] if n["metrics"].get("change") == "added")
+    assert added == ["features.16", "features.25", "features.28"]
+    stages = {n["name"] for n in b["nodes"] if n["stage"] and n["metrics"].get("change") == "changed"}
+    assert stages == {"features[10–18]", "features[19–27]", "features[28–36]"}
+    assert "change" in b["style"]["overlays"] and logic.compare(["vgg16", "vgg19", "resnet18"])["changed"] is None

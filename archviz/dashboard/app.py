@@ -194,8 +194,10 @@ def compare_page(names: list[str], query: dict[str, str] | None = None) -> html.
                                        style_cell_conditional=[{"if": {"column_id": "model"}, "textAlign": "left"}],
                                        style_header={"fontWeight": "600", "backgroundColor": "#eef2f8"},
                                        style_table={"overflowX": "auto"}), id="cmp-table-box")])]),
+        html.Section([html.H2("What changed"), html.Div(id="cmp-diff")], id="cmp-diff-box", style=HIDDEN),
         html.Section([html.H2("Architecture graphs"),
-                      html.P("One graph view per model, all on one colour scale.", className="muted"),
+                      html.P("One graph view per model, all on one colour scale; with two models, coloured by "
+                             "what changed from the first to the second.", className="muted"),
                       dcc.Store(id="cmp-graph-data"), dcc.Store(id="cmp-graph-mounted"),
                       html.Div(id="cmp-graph", className="graph-host"),
                       dcc.Loading([dcc.Graph(id="cmp-depth", config=GRAPH_CONFIG, style=GRAPH_STYLE),
@@ -261,6 +263,21 @@ def empty_figure(text: str = "Nothing to show: see the message above.") -> dict[
 
 
 EMPTY = empty_figure()
+
+
+def diff_section(changed: dict[str, Any]) -> list[Any]:
+    """Compare with two models: archviz diff's summary, its blocks and its layers, as tables."""
+    def table(id_: str, rows: list[dict[str, str]]) -> Any:
+        if not rows:
+            return None
+        return dash_table.DataTable(id=id_, data=rows, columns=[{"name": k, "id": k} for k in rows[0]],
+                                    page_size=15, sort_action="native", style_table={"overflowX": "auto"},
+                                    style_cell={"fontSize": "12px", "padding": "3px 8px", "textAlign": "left",
+                                                "fontFamily": "DejaVu Sans, Arial"},
+                                    style_header={"backgroundColor": "#eef2f8", "fontWeight": "600"})
+    return [*[html.P(line, className="diff-summary") for line in changed["summary"]],
+            html.H3("By block"), table("cmp-diff-blocks", changed["blocks"]),
+            html.H3("Layers added, removed or changed"), table("cmp-diff-layers", changed["layers"])]
 
 
 def create_app(names: list[str] | None = None) -> Dash:
@@ -383,18 +400,22 @@ def create_app(names: list[str] | None = None) -> Dash:
                   Output("cmp-depth", "figure"), Output("cmp-rf", "figure"), Output("cmp-channels", "figure"),
                   Output("cmp-share", "figure"), Output("cmp-results", "style"), Output("cmp-table-box", "style"),
                   Output("cmp-placeholder", "children"), Output("cmp-url", "search"), Output("cmp-graph-data", "data"),
+                  Output("cmp-diff", "children"), Output("cmp-diff-box", "style"),
                   Input("cmp-models", "value"), State("url", "search"), State("cmp-url-state", "data"))
-    @guarded(12)
+    @guarded(14)
     def compare(models, search, linked):
         (models,) = first_draw(linked, models=models)
         r = logic.compare(models)
         url = same_or(url_search({"models": models if isinstance(models, list) else None}), search)
         if "error" in r:
             todo = placeholder("The comparison table and charts appear here once two to four models are picked.")
-            return (message(r["error"]), [], [], EMPTY, EMPTY, EMPTY, EMPTY, HIDDEN, HIDDEN, todo, url, None)
+            return (message(r["error"]), [], [], EMPTY, EMPTY, EMPTY, EMPTY, HIDDEN, HIDDEN, todo, url, None,
+                    None, HIDDEN)
         cols = [{"name": k, "id": k} for k in r["rows"][0]]
+        changed = r.get("changed")
         return (None, r["rows"], cols, r["depth_fig"], r["rf_fig"], r["channels_fig"], r["share_fig"], SHOWN,
-                SHOWN, None, url, r["graph"])
+                SHOWN, None, url, r["graph"], diff_section(changed) if changed else None,
+                SHOWN if changed else HIDDEN)
 
     @app.callback(Output("cmp-models", "options"), Input("cmp-models", "value"))
     @guarded(1, message_slot=False)

@@ -289,12 +289,25 @@ def explore(model: Any, size: Any) -> dict[str, Any]:
             "history": history_info(p.model)}
 
 
-def graph_page(profiles: list[Profile]) -> dict[str, Any]:
-    """The graph view's data for the browser: each model's tree, one colour scale for all."""
+def graph_page(profiles: list[Profile], changes: list[dict[str, str]] | None = None) -> dict[str, Any]:
+    """The graph view's data for the browser: each model's tree, one colour scale for all, and
+    with `changes` (one map per model: row -> added/removed/changed) the change overlay."""
     from ..render.graph import Graph
     from ..render.graph.widget import page_data
 
-    return page_data([Graph(p) for p in profiles])
+    return page_data([Graph(p, c) for p, c in zip(profiles, changes or [None] * len(profiles))])
+
+
+def what_changed(pa: Profile, pb: Profile) -> dict[str, Any]:
+    """archviz diff of two Compare models: summary lines, block and layer rows (text cells), and
+    each model's changed rows for the graph view's change overlay."""
+    from ..diff import diff
+    from ..render.diff import block_rows, change_rows, summary
+
+    d = diff(pa, pb)
+    a_map = {c.a.name: ("removed" if c.kind == "removed" else "changed") for c in d.changes if c.a}
+    b_map = {c.b.name: ("added" if c.kind == "added" else "changed") for c in d.changes if c.b}
+    return {"summary": summary(d), "blocks": block_rows(d), "layers": change_rows(d), "maps": [a_map, b_map]}
 
 
 # ---- measured speed (issue 13) -------------------------------------------------------------
@@ -453,7 +466,9 @@ def compare(models: Any) -> dict[str, Any]:
                      "blocks": len(p.top_blocks()),
                      "top-1 (V1 weights)": top1_text(accuracy(p.model) if (p.catalog or {}).get("published")
                                                      else None)})
-    return {"rows": rows, "graph": graph_page(profiles), "depth_fig": charts.macs_params_along_depth(profiles),
+    changed = what_changed(*profiles) if len(profiles) == 2 else None
+    return {"rows": rows, "changed": changed, "graph": graph_page(profiles, changed["maps"] if changed else None),
+            "depth_fig": charts.macs_params_along_depth(profiles),
             "rf_fig": charts.receptive_field_along_depth(profiles),
             "channels_fig": charts.channels_along_depth(profiles), "share_fig": charts.share_by_type(profiles)}
 

@@ -58,9 +58,9 @@
   }
 
   // ---- colour (labels.fill) ------------------------------------------------------------------
-  function fill(style, value, dom, scale) {
+  function fill(style, value, dom, scale, key) {
     if (scale === "category") {
-      const c = style.bound[value];
+      const c = (style.categories[key] || {})[value];
       return c ? [c, "white"] : [style.no_data, "#1a1a1a"];
     }
     if (value === null || value === undefined || !dom) return [style.no_data, "#1a1a1a"];
@@ -84,7 +84,7 @@
         `fixedsize=true fillcolor="white" color="${col}" fontcolor="${col}" penwidth=1.6 fontsize=14];`;
     }
     const scale = st.overlays[colour][2];
-    const [bg, ink] = fill(st, n.metrics[colour], doms[colour], scale);
+    const [bg, ink] = fill(st, n.metrics[colour], doms[colour], scale, colour);
     const classes = [n.kind === "group" ? "group" : "atom", (n.cat || "").replace(/ /g, "-")];
     if (n.block) classes.push("block", n.block.kind.replace(/ /g, "-"));
     if (n.run) classes.push("folded");
@@ -173,7 +173,7 @@
       this.doms = this.opts.domains || data.domains;
       this.anc = data.nodes.map(n => ancestors(data.nodes, n.id));
       this.expanded = new Set(this.opts.expanded || data.initial);
-      this.colour = this.opts.colour || (data.measured ? "latency" : "macs");
+      this.colour = this.opts.colour || (data.changes ? "change" : data.measured ? "latency" : "macs");
       this.shapes = false;
       this.rankdir = this.opts.rankdir || "TB";
       this.zoom = null;  // null: fit the width
@@ -209,6 +209,7 @@
       this.colourSel = el("select", {class: "avg-colour", "aria-label": "colour by"});
       for (const [k, o] of Object.entries(d.style.overlays)) {
         if (d.style.measured_overlays.includes(k) && !d.measured) continue;
+        if (k === "change" && !d.changes) continue;
         this.colourSel.appendChild(el("option", {value: k}, o[0].split(" (")[0]));
       }
       this.colourSel.value = this.colour;
@@ -379,7 +380,7 @@
       this.legend.textContent = "";
       this.legend.appendChild(el("span", {class: "avg-legend-title"}, "fill: " + o[0] + (o[2] === "log" ? " (log scale)" : "")));
       if (o[2] === "category") {
-        for (const [k, c] of Object.entries(st.bound)) {
+        for (const [k, c] of Object.entries(st.categories[this.colour] || {})) {
           const s = el("span", {class: "avg-swatch"}); s.style.background = c;
           this.legend.append(s, el("span", {}, k));
         }

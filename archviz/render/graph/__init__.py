@@ -13,7 +13,7 @@ from typing import Any, Iterable, TYPE_CHECKING
 from ...errors import ArchvizError
 from ..numbers import printable
 from .dot import BIG_ATTRS, BIG_GRAPH, head_lines, to_dot
-from .labels import (BOUND_COLOURS, MEASURED_OVERLAYS, MERGE_STYLE, NO_DATA, OVERLAYS, RAMP, cluster_label, detail,
+from .labels import (CATEGORIES, MEASURED_OVERLAYS, MERGE_STYLE, NO_DATA, OVERLAYS, RAMP, cluster_label, detail,
                      domain, label, metric, title)
 from .tree import Tree, build_tree
 from .view import View, all_expanded, expand_to, initial_expanded, level_expanded, project
@@ -27,14 +27,27 @@ __all__ = ["Graph", "page_domains", "OVERLAYS"]
 class Graph:
     """A profile's tree with its labels, ready to project and draw."""
 
-    def __init__(self, profile: Profile) -> None:
+    def __init__(self, profile: Profile, changes: dict[str, str] | None = None) -> None:
+        """`changes`: row name -> "added", "removed" or "changed" (archviz diff), for the change overlay."""
         self.profile = profile
         self.tree: Tree = build_tree(profile)
+        self.changes = dict(changes or {})
+        if self.changes:
+            self._mark_changes()
         total = float(profile.totals.get("macs") or 0)
         self.labels = [label(self.tree, n, total) for n in self.tree.nodes]
         self.cluster_labels = {n.id: cluster_label(self.tree, n) for n in self.tree.nodes if n.kind == "group"}
         spatial = profile.input_shape[2:] or profile.input_shape[-1:] or [1]
         self.input_size = float(max(spatial))
+
+    def _mark_changes(self) -> None:
+        """Each node's change: its row's, or for a group "changed" when anything below it changed."""
+        for n in self.tree.nodes:
+            kind = self.changes.get(n.row or "")
+            if kind:
+                n.figures["change"] = kind
+                for a in self.tree.ancestors(n.id):
+                    self.tree.nodes[a].figures.setdefault("change", "changed")
 
     # -- expansion states ----------------------------------------------------------------------
     def find(self, name: str) -> int:
@@ -90,13 +103,14 @@ class Graph:
             })
         return {"model": p.model, "input_shape": p.input_shape, "output_shape": p.layers[0].get("output_shape"),
                 "total_macs": p.totals.get("macs"), "measured": p.measurement is not None,
+                "changes": bool(self.changes),
                 "nodes": nodes, "edges": t.edges, "absorbed": t.absorbed,
                 "absorbed_shown": {printable(k): v for k, v in t.absorbed.items()},
                 "initial": sorted(initial_expanded(t)), "levels": max(len(t.ancestors(n.id)) for n in t.nodes),
                 "domains": page_domains([self]),
                 "dot": {"head": head_lines(p.model, p.input_shape, p.layers[0].get("output_shape")),
                         "big": BIG_GRAPH, "big_attrs": BIG_ATTRS},
-                "style": {"ramp": RAMP, "no_data": NO_DATA, "bound": BOUND_COLOURS,
+                "style": {"ramp": RAMP, "no_data": NO_DATA, "categories": CATEGORIES,
                           "merge": {k: list(v) for k, v in MERGE_STYLE.items()},
                           "overlays": {k: list(v) for k, v in OVERLAYS.items()},
                           "measured_overlays": list(MEASURED_OVERLAYS)}}

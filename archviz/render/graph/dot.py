@@ -37,7 +37,7 @@ def node_statement(tree: Tree, nid: int, labels: list[str], colour: str, doms: d
         return (f'n{nid} [id="n{nid}" class="merge merge-{n.merge}" label="{sym}" shape=circle width=0.35 '
                 f'fixedsize=true fillcolor="white" color="{col}" fontcolor="{col}" penwidth=1.6 fontsize=14];')
     title, key, scale = OVERLAYS[colour]
-    bg, ink = fill(metric(n, colour, input_size), doms.get(colour), scale)
+    bg, ink = fill(metric(n, colour, input_size), doms.get(colour), scale, colour)
     classes = ["group" if n.kind == "group" else "atom", (n.cat or "").replace(" ", "-")]
     if n.block:
         classes += ["block", n.block["kind"].replace(" ", "-")]

@@ -17,6 +17,8 @@ MERGE_STYLE = {"add": ("+", "#1f77b4"), "concat": ("C", "#9467bd"), "mul": ("×"
 RAMP = ["#fff7ec", "#fee8c8", "#fdd49e", "#fdbb84", "#fc8d59", "#ef6548", "#d7301f", "#990000"]
 NO_DATA = "#eceff3"
 BOUND_COLOURS = {"compute": "#d62728", "memory": "#1f77b4", "overhead": "#7f7f7f"}
+CHANGE_COLOURS = {"added": "#2ca02c", "removed": "#d62728", "changed": "#e6a100"}  # archviz diff
+CATEGORIES = {"bound": BOUND_COLOURS, "change": CHANGE_COLOURS}
 # Overlays: key -> (title, figure key, scale). Log scales for counts (a stage and a ReLU differ by
 # 10^4), linear for field and depth.
 OVERLAYS = {
@@ -24,6 +26,7 @@ OVERLAYS = {
     "activations": ("activations", "activations", "log"), "rf": ("receptive field (px)", "rf", "linear"),
     "depth": ("depth (weighted layers)", "depth", "linear"), "latency": ("latency (ms)", "latency_ms", "log"),
     "achieved": ("achieved FLOP/s", "achieved_flops", "log"), "bound": ("roofline bound", "bound", "category"),
+    "change": ("change from the other model (archviz diff)", "change", "category"),
 }
 MEASURED_OVERLAYS = ("latency", "achieved", "bound")
 
@@ -147,10 +150,11 @@ def domain(values: list[Any], scale: str) -> list[float] | None:
     return [min(nums), max(nums)]
 
 
-def fill(value: Any, dom: list[float] | None, scale: str) -> tuple[str, str]:
+def fill(value: Any, dom: list[float] | None, scale: str, key: str = "bound") -> tuple[str, str]:
     """(fill, ink) of a value on a scale; the same arithmetic as `fill` in archviz-graph.js."""
     if scale == "category":
-        return (BOUND_COLOURS.get(value, NO_DATA), "white" if value in BOUND_COLOURS else "#1a1a1a")
+        colours = CATEGORIES.get(key, {})
+        return (colours.get(value, NO_DATA), "white" if value in colours else "#1a1a1a")
     if value is None or dom is None:
         return NO_DATA, "#1a1a1a"
     lo, hi = dom
