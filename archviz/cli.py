@@ -366,8 +366,8 @@ def diagram(
 
     name = normalise(model, None)[0]  # the profile's model name, as the default file name
     target = output or Path(f"{name.replace('/', '_').replace(':', '_')}.svg")
+    check_target(target)  # a folder in its place first: it has no suffix to complain about
     check_output(target)  # a bad suffix, a missing 'dot' or an unknown colour fails before any profiling
-    check_target(target)
     measured = check_colour(color)
     names = [n.strip() for n in (expand or "").split(",") if n.strip()]
     with stage_reporter(quiet) as report, stdout_to_stderr():  # user code never writes our stdout

@@ -151,3 +151,16 @@ def test_missing_dot_is_one_clear_line(tmp_path):
     assert r.returncode == 3
     assert "apt-get install graphviz" in r.stderr and "Traceback" not in r.stderr
     assert not (tmp_path / "a.svg").exists()
+
+
+def test_in_place_dead_ends_are_not_drawn(tmp_path):
+    """Swin builds its attention mask with in-place fill_ ops whose result nothing downstream
+    reads in the traced graph: no such dead-end node is drawn (their MACs stay on their module)."""
+    from archviz.profiler import profile
+
+    svg = svg_text(profile("swin_t"), level="layers")
+    assert "fill_" not in svg
+    titles = edge_titles(svg)
+    sources = {t.split("->")[0] for t in titles}
+    drawn = [g.get("id") for g in nodes(svg, "atom")]
+    assert drawn and all(n in sources for n in drawn)  # every drawn layer feeds something

@@ -112,3 +112,19 @@ def test_dashboard_compare_shows_the_diff_and_colours_changed_nodes(history_prof
     stages = {n["name"] for n in b["nodes"] if n["stage"] and n["metrics"].get("change") == "changed"}
     assert stages == {"features[10–18]", "features[19–27]", "features[28–36]"}
     assert "change" in b["style"]["overlays"] and logic.compare(["vgg16", "vgg19", "resnet18"])["changed"] is None
+
+
+def test_pools_are_compared_and_counts_add_up(history_profiles):
+    """AlexNet -> VGG-11: every shaping layer is accounted for (added + removed + changed + same
+    = the layers of each side); the adaptive pool's change is its output, 6x6 -> 7x7 (torchvision's
+    AlexNet and VGG heads); a max pool's channels are its input's, never listed as a change."""
+    from archviz.diff import leaves, shaping
+
+    d = diff(history_profiles["alexnet"], history_profiles["vgg11"])
+    a = [x for x in leaves(history_profiles["alexnet"]) if shaping(x)]
+    b = [x for x in leaves(history_profiles["vgg11"]) if shaping(x)]
+    assert d.count("removed") + d.count("changed") + d.matched == len(a)
+    assert d.count("added") + d.count("changed") + d.matched == len(b)
+    pool = next(c for c in d.changes if c.a and c.a.name == "avgpool")
+    assert (pool.kind, pool.what, pool.a.output, pool.b.output) == ("changed", ["output size"], [6, 6], [7, 7])
+    assert not any(k.startswith("channels") for c in d.changes if "MaxPool" in (c.a or c.b).type for k in c.what)

@@ -43,6 +43,7 @@ class Layer:
     receptive_field: Any
     depth: int | None
     role: tuple[str, str] = ("", "")  # its parent's type and its own name (a digit-only name: "")
+    output: list[int] | None = None   # its output's spatial size (what an adaptive pool makes)
 
     def signature(self) -> tuple:
         """What a layer is, wherever it sits: type and geometry, and for convolutions and linear
@@ -50,6 +51,8 @@ class Layer:
         geometry = tuple(tuple(v) if isinstance(v, list) else v for v in (self.kernel, self.stride, self.padding))
         weighted = "Conv" in self.type or "Linear" in self.type
         channels = (self.channels_in, self.channels_out) if weighted else (None, None)
+        if "Adaptive" in self.type:
+            channels = (None, tuple(self.output or ()))  # an adaptive pool is what it pools to
         return (*self.role, self.type, *geometry, *channels)
 
 
@@ -168,7 +171,8 @@ def leaves(profile: Profile) -> list[Layer]:
         out.append(Layer(r["name"], r["type"], b, g.get("kernel"), g.get("stride"), g.get("padding"),
                          _channels(shape_in, r["type"]), _channels(r.get("output_shape"), r["type"]),
                          r.get("own_params") or 0, r.get("macs") or 0, r.get("activations") or 0,
-                         r.get("receptive_field"), r.get("depth"), _role(r, types)))
+                         r.get("receptive_field"), r.get("depth"), _role(r, types),
+                         list(r["output_shape"][2:]) if isinstance(r.get("output_shape"), list) else None))
     return out
 
 
@@ -189,15 +193,26 @@ def _has_pools(profile: Profile, parent: str) -> bool:
 DESCRIBED = ("type", "kernel", "stride", "padding", "channels_in", "channels_out", "params")
 
 
+def _weighted(layer: Layer) -> bool:
+    return "Conv" in layer.type or "Linear" in layer.type
+
+
 def _differences(a: Layer, b: Layer) -> list[str]:
-    return [k for k in DESCRIBED if getattr(a, k) != getattr(b, k)]
+    """What differs between two paired layers: channels only where a layer chooses them (a conv or
+    linear layer; a norm's or pool's channels are its input's), and for an adaptive pool its
+    output size."""
+    keys = DESCRIBED if _weighted(a) or _weighted(b) else tuple(k for k in DESCRIBED if not k.startswith("channels"))
+    out = [k for k in keys if getattr(a, k) != getattr(b, k)]
+    if "Adaptive" in a.type and a.output != b.output:
+        out.append("output size")
+    return out
 
 
 def shaping(layer: Layer) -> bool:
-    """A layer that shapes the network: it has weights or a window (conv, linear, norm, pool). An
-    activation or dropout shapes nothing a diff should list (torchvision's ResNet calls one ReLU
-    three times where timm has act1, act2, act3)."""
-    return bool(layer.params) or layer.kernel is not None
+    """A layer that shapes the network: it has weights, a window or pools (conv, linear, norm, pool,
+    adaptive pool). An activation or dropout shapes nothing a diff should list (torchvision's
+    ResNet calls one ReLU three times where timm has act1, act2, act3)."""
+    return bool(layer.params) or layer.kernel is not None or "Pool" in layer.type
 
 
 def _unit(layer: Layer, block_modules: set[str]) -> str:

@@ -29,10 +29,12 @@ def check_colour(colour: str) -> bool:
     """An overlay name checked before any work; True when it needs a measured profile."""
     from .graph.labels import MEASURED_OVERLAYS
 
-    if colour not in OVERLAYS or colour == "change":
-        usable = ", ".join(k for k in OVERLAYS if k != "change")
-        raise ArchvizError(f"unknown colour {colour!r}: use {usable} (changes: archviz diff A B, or a "
-                           "report or the dashboard's Compare with two models)", 2)
+    usable = ", ".join(k for k in OVERLAYS if k != "change")
+    if colour == "change":
+        raise ArchvizError(f"colour 'change' needs two models (archviz diff A B, a report or the dashboard's "
+                           f"Compare with two); here use {usable}", 2)
+    if colour not in OVERLAYS:
+        raise ArchvizError(f"unknown colour {colour!r}: use {usable}", 2)
     return colour in MEASURED_OVERLAYS
 
 

@@ -25,6 +25,8 @@ def _geometry(x: Layer | None) -> str:
         parts.append(f"/{pair(x.stride)}")
     if x.padding and any(v for v in x.padding):
         parts.append(f"p{pair(x.padding)}")
+    if "Adaptive" in x.type and x.output:
+        parts.append(f"to {pair(x.output)}")
     if x.channels_in is not None or x.channels_out is not None:
         parts.append(f"{x.channels_in if x.channels_in is not None else '?'}→{x.channels_out}")
     return " ".join(parts)

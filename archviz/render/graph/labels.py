@@ -54,7 +54,7 @@ def title(tree: Tree, node: Node) -> str:
     name = node.name
     own = name[len(parent) + 1:] if parent and parent != "(model)" and name.startswith(parent + ".") else name
     if own.isdigit() and parent and parent != "(model)":
-        own = f"{parent.rsplit('.', 1)[-1]}.{own}"
+        own = name  # a bare index says nothing alone: "features.1.0", not "0"
     return own + (f" #{node.call}" if node.call > 1 else "")
 
 

@@ -148,8 +148,12 @@ def build_tree(profile: Profile) -> Tree:
         atom_of[n["i"]] = atom.id
 
     edges = _atom_edges(profile, atom_of)
+    dead = _in_place_sinks(nodes, edges, profile)
+    for nid in dead:  # not drawn: their work is still counted in their group's figures
+        nodes[nid].kind = "hidden"
+    edges = [(a, b) for a, b in edges if a not in dead and b not in dead]
     nodes, new_id, absorbed = _drop_empty_groups(nodes, rows)
-    tree = Tree(nodes, [(new_id.get(a, a), new_id.get(b, b)) for a, b in edges], absorbed)
+    tree = Tree(nodes, [(new_id[a] if a >= 0 else a, new_id[b] if b >= 0 else b) for a, b in edges], absorbed)
     for node in nodes:
         _order_children(tree, node)
     _figures(profile, tree, rows, blocks)
@@ -158,6 +162,15 @@ def build_tree(profile: Profile) -> Tree:
             _split_stages(tree, node)
             _mark_runs(tree, node)
     return tree
+
+
+def _in_place_sinks(nodes: list[Node], edges: list[tuple[int, int]], profile: Profile) -> set[int]:
+    """Atoms that only write in place into a tensor nothing reads afterwards (Swin's attention
+    mask, built with fill_): dead ends in the picture, so not drawn."""
+    graph = {n["i"]: n for n in profile.graph}
+    has_out = {a for a, _ in edges}
+    return {n.id for n in nodes if n.kind == "atom" and n.id not in has_out and n.ops
+            and all(graph[i]["op"].endswith("_") and graph[i]["op"] != "relu_" for i in n.ops)}
 
 
 def _atom_edges(profile: Profile, atom_of: dict[int, int]) -> list[tuple[int, int]]:
