@@ -244,7 +244,6 @@ def no_downloads(spec: ModelSpec | None) -> Iterator[None]:
     def load(url: str, model_dir: str | None = None, *args: Any, file_name: str | None = None, **kwargs: Any):
         """torch.hub.load_state_dict_from_url for a file already in torch's cache; else refused
         before torch announces a download."""
-        import os
         from urllib.parse import urlparse
 
         folder = model_dir or os.path.join(torch.hub.get_dir(), "checkpoints")

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .errors import ArchvizError
-from .files import CacheProblem, home, is_name, is_number, read_cache_json, warn_rebuilt, write_quietly
+from .files import CacheProblem, home, is_name, is_number, read_checked, write_quietly
 
 
 @dataclass(frozen=True)
@@ -475,14 +475,9 @@ def load_snapshot(path: Path | None = None) -> Snapshot:
 
 
 def _read_kept(path: Path | None, versions: dict[str, str]) -> Snapshot | None:
-    """The kept snapshot, checked (files.read_cache_json); a file that fails is made again, with
+    """The kept snapshot, checked (files.read_checked); a file that fails is made again, with
     one warning. None also when there is none yet or it was taken with other versions."""
-    try:
-        data = read_cache_json(path)
-        return None if data is None else Snapshot.from_data(data, versions)
-    except CacheProblem as why:
-        warn_rebuilt(path, str(why))
-        return None
+    return read_checked(path, lambda data: Snapshot.from_data(data, versions), None)
 
 
 def _keep(snap: Snapshot, path: Path | None) -> None:
@@ -897,10 +892,7 @@ def _timm_versions() -> dict[str, str]:
 def _timm_table(path: Path | None) -> dict[str, dict[str, Any]]:
     """This process's timm records for one home: the kept table when it is sound and was made with
     the installed timm, else empty (to be filled; a file that is not sound, with one warning)."""
-    try:
-        data = read_cache_json(path)
-        if data is None:
-            return {}
+    def take(data: Any) -> dict[str, dict[str, Any]]:
         if not isinstance(data, dict):
             raise CacheProblem("not a JSON object")
         if data.get("format") != TIMM_ATLAS_FORMAT or data.get("versions") != _timm_versions():
@@ -908,10 +900,9 @@ def _timm_table(path: Path | None) -> dict[str, dict[str, Any]]:
         problem = _timm_table_problem(data.get("metas"))
         if problem:
             raise CacheProblem(problem)
-    except CacheProblem as why:
-        warn_rebuilt(path, str(why))
-        return {}
-    return dict(data["metas"])
+        return dict(data["metas"])
+
+    return read_checked(path, take, {})
 
 
 TIMM_NAME = re.compile(r"[a-z0-9_]{1,120}(\.[a-z0-9_]{1,80})?")  # an architecture, maybe with a weights tag

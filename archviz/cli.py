@@ -17,9 +17,9 @@ from typer.core import TyperCommand, TyperGroup
 from .build import stdout_to_stderr
 from .files import check_target
 from .render.numbers import printable
+from .errors import ArchvizError, describe
 
 MAX_TIMEOUT = 7 * 24 * 3600.0  # a week: seconds one sweep profile may take (inf or 1e10 is refused)
-from .errors import ArchvizError, describe
 
 # torch warns that jit tracing is deprecated; the counting backend seam is where that is handled.
 warnings.filterwarnings("ignore", category=FutureWarning)
@@ -115,8 +115,6 @@ def root(
 
 def one_line(message: str) -> str:
     """A message as one terminal line: line breaks joined, control characters shown escaped."""
-    from .render.numbers import printable
-
     parts = [p.strip() for p in str(message).splitlines() if p.strip()]
     return printable(" | ".join(parts) or "(no message)")
 
@@ -382,7 +380,6 @@ def diagram(
 def _measured_or_plain(model: str, input: Optional[str], layout: Optional[str], report):
     """The stored measured profile for a measured overlay; never a new measurement (that is
     `archviz profile MODEL --measure`, with its own options)."""
-    from .render.numbers import printable
     from .service import get_measured_profile
 
     prof = get_measured_profile(model, input, layout=layout, progress=report, lookup_only=True)

@@ -3,9 +3,8 @@ so a reader (or a failed run) sees the old file or the new one, never half of on
 caches kept there (the catalogue snapshot, the timm atlas table, found input sizes, device peaks)
 go through `read_cache_json`: such a file is data a user or another program may have replaced,
 so it is opened without blocking (a FIFO never hangs a read), must be a regular file of bounded
-size, and is parsed as JSON only; each reader then checks every value it takes
-(`cache_problem`, and the checks beside each reader). A file that fails is rebuilt, with one
-warning (`warn_rebuilt`)."""
+size, and is parsed as JSON only; each reader then checks every value it takes (the check it
+passes to `read_checked`). A file that fails is rebuilt, with one warning (`warn_rebuilt`)."""
 
 from __future__ import annotations
 
@@ -17,12 +16,13 @@ import stat
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 CACHE_LIMIT = 32 * 2**20  # bytes: the largest cache file read (the timm table is about 2 MB)
 # A catalogue model's name (torchvision's and archviz's own): what a cached name must look like.
 NAME_PATTERN = re.compile(r"[a-z][a-z0-9_]{0,79}")
 _warned: set[str] = set()
+T = TypeVar("T")
 
 
 def home() -> Path:
@@ -58,13 +58,25 @@ def read_cache_json(path: Path | None) -> Any:
     if len(raw) > CACHE_LIMIT:
         raise CacheProblem("grew past the size a cache may hold while read")
     try:
-        return json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
+        return json.loads(raw.decode("utf-8"), parse_constant=no_constant)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise CacheProblem(f"not JSON ({type(exc).__name__})") from None
 
 
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a number")  # NaN, Infinity and -Infinity are refused
+def no_constant(name: str) -> Any:
+    """json's parse_constant: NaN, Infinity and -Infinity are refused, never read as numbers."""
+    raise ValueError(f"{name} is not a number")
+
+
+def read_checked(path: Path | None, take: Callable[[Any], T], empty: T) -> T:
+    """What `take` makes of the cache at `path`; `empty` when there is none yet, or when the file
+    or `take` raises CacheProblem (then one warning: the file is made again)."""
+    try:
+        data = read_cache_json(path)
+        return empty if data is None else take(data)
+    except CacheProblem as why:
+        warn_rebuilt(path, str(why))
+        return empty
 
 
 def is_name(value: Any) -> bool:

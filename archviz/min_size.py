@@ -173,13 +173,9 @@ def _file() -> Path:
 def _read_file(versions: str) -> dict[str, Any]:
     """The kept answers for these versions, each checked (a name on the catalogue's pattern, pixels
     a whole number in range or null); a file that fails is made again, with one warning."""
-    from .files import CacheProblem, read_cache_json, warn_rebuilt
+    from .files import CacheProblem, read_checked
 
-    path = _file()
-    try:
-        data = read_cache_json(path)
-        if data is None:
-            return {}
+    def take(data: Any) -> dict[str, Any]:
         if not isinstance(data, dict) or not isinstance(data.get("sizes"), dict):
             raise CacheProblem("no table of sizes")
         if data.get("versions") != versions:
@@ -187,10 +183,9 @@ def _read_file(versions: str) -> dict[str, Any]:
         problem = next((p for p in (_entry_problem(n, e) for n, e in data["sizes"].items()) if p), None)
         if problem:
             raise CacheProblem(problem)
-    except CacheProblem as why:
-        warn_rebuilt(path, str(why))
-        return {}
-    return data["sizes"]
+        return data["sizes"]
+
+    return read_checked(_file(), take, {})
 
 
 def _entry_problem(name: Any, entry: Any) -> str | None:
@@ -211,8 +206,9 @@ def _entry_problem(name: Any, entry: Any) -> str | None:
     return None
 
 
-def _from_entry(name: str, entry: Any) -> MinSize | None:
-    if _entry_problem(name, entry):
+def _from_entry(name: str, entry: dict[str, Any] | None) -> MinSize | None:
+    """A kept entry (already checked by _read_file) as a MinSize; None when there is none."""
+    if entry is None:
         return None
     return MinSize(name, entry.get("pixels"), entry.get("every_size", True), entry.get("reason", "")[:200],
                    tuple(entry.get("sizes", [])))

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import errno
 import json
-import math
 import os
 import shutil
 import sqlite3
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import Any, Callable, TypeVar
 
 from .files import home  # noqa: F401  (the store's folder; kept here for its callers)
+from .files import is_number, no_constant
 from .record import SCHEMA_VERSION, Profile
 
 T = TypeVar("T")
@@ -211,8 +211,7 @@ ROW_COUNTS = ("params", "own_params", "macs", "flops", "conv_linear_macs", "acti
 
 def _count(value: Any) -> bool:
     """A count archviz writes: a finite number from 0 to 1e20 (not a bool)."""
-    return (not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value)
-            and 0 <= value <= 1e20)
+    return is_number(value, 0, 1e20)
 
 
 def blob_problem(data: Any) -> str | None:
@@ -268,10 +267,6 @@ def _row_problem(row: dict[str, Any]) -> str | None:
     return None
 
 
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a number")
-
-
 def inflate(blob: Any, limit: int | None = None) -> bytes:
     """A stored blob decompressed, refusing one that would inflate past `limit` bytes (default
     MAX_INFLATED)."""
@@ -288,7 +283,7 @@ def inflate(blob: Any, limit: int | None = None) -> bytes:
 def decode_profile(blob: Any) -> tuple[Profile | None, str | None]:
     """(profile, None), or (None, why) for a blob that is not a stored Profile."""
     try:
-        data = json.loads(inflate(blob), parse_constant=_no_constant)
+        data = json.loads(inflate(blob), parse_constant=no_constant)
     except (zlib.error, TypeError):
         return None, "not zlib data"
     except OverflowError as exc:
@@ -325,7 +320,7 @@ def profile_head(head: bytes) -> dict[str, Any] | None:
     if not text.startswith('{"model": ') or start < 0:
         return None
     try:
-        totals, _ = json.JSONDecoder(parse_constant=_no_constant).raw_decode(text, start + len(marker))
+        totals, _ = json.JSONDecoder(parse_constant=no_constant).raw_decode(text, start + len(marker))
     except ValueError:
         return None
     return totals if isinstance(totals, dict) else None

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from ..files import CacheProblem, home, is_number, read_cache_json, warn_rebuilt, write_quietly
+from ..files import CacheProblem, home, is_number, read_checked, write_quietly
 
 CACHE_NAME = "peaks.json"
 SECONDS = 0.25  # per benchmark, at most about (one warm-up call comes on top)
@@ -47,20 +47,16 @@ def _cache_path() -> Path:
 def read_cache() -> dict[str, Any]:
     """The kept peaks, each checked (finite, positive rates in range); a file that fails is made
     again, with one warning."""
-    path = _cache_path()
-    try:
-        data = read_cache_json(path)
-        if data is None:
-            return {}
-        if not isinstance(data, dict):
-            raise CacheProblem("not a JSON object")
-        for key, entry in data.items():
-            if not (isinstance(entry, dict) and all(is_number(entry.get(k), 1.0, 1e20) for k in ("flops", "bytes_per_s"))
-                    and is_number(entry.get("when", 0), 0, 1e11)):
-                raise CacheProblem(f"{str(key)[:60]!r}: rates not finite positive numbers")
-    except CacheProblem as why:
-        warn_rebuilt(path, str(why))
-        return {}
+    return read_checked(_cache_path(), _checked_peaks, {})
+
+
+def _checked_peaks(data: Any) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise CacheProblem("not a JSON object")
+    for key, entry in data.items():
+        if not (isinstance(entry, dict) and all(is_number(entry.get(k), 1.0, 1e20) for k in ("flops", "bytes_per_s"))
+                and is_number(entry.get("when", 0), 0, 1e11)):
+            raise CacheProblem(f"{str(key)[:60]!r}: rates not finite positive numbers")
     return data
 
 
