@@ -389,7 +389,7 @@ def build_meta(constructor: Callable[[], Any], input_shape: list[int]):
     model = _meta_build(constructor)
     if model is None:
         return None
-    model.requires_grad_(False)
+    freeze(model)
     return model.eval()
 
 
@@ -408,5 +408,16 @@ def materialise(spec: ModelSpec, input_shape: list[int], model=None,
             model = None
     if model is None:
         model = _call(constructor or _constructor(spec, input_shape), spec)
-    model.requires_grad_(False)
+    freeze(model)
     return model.eval()
+
+
+TRAINABLE_ATTR = "_archviz_requires_grad"  # the flags a built model had before freeze() (training/)
+
+
+def freeze(model) -> None:
+    """No parameter requires grad (analysis never trains), the flags the model was built with kept
+    first under TRAINABLE_ATTR: a training step (archviz.training) sizes what the model trains."""
+    if TRAINABLE_ATTR not in model.__dict__:
+        model.__dict__[TRAINABLE_ATTR] = {n: p.requires_grad for n, p in model.named_parameters()}
+    model.requires_grad_(False)

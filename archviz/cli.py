@@ -269,11 +269,12 @@ def profile(
                                  "(real weights): latency, bytes, intensity, roofline bound"),
     device: str = typer.Option("cpu", "--device", metavar="DEVICE", help="With --measure: cpu or cuda"),
     batch: Optional[int] = typer.Option(None, "--batch", min=1, metavar="N",
-                                        help="With --measure: batch size (default: the input's)"),
+                                        help="With --measure or --train: batch size (default: the input's)"),
     dtype: str = typer.Option("float32", "--dtype", metavar="DTYPE",
-                              help="With --measure: float32, bfloat16 or float16"),
+                              help="With --measure or --train: float32, bfloat16 or float16"),
     repeat: int = typer.Option(10, "--repeat", min=1, metavar="N",
-                               help="With --measure: timed runs (median and spread reported)"),
+                               help="With --measure: at least N timed runs (more until the median settles); "
+                                    "a stored run with fewer is measured again"),
     threads: Optional[int] = typer.Option(None, "--threads", min=1, metavar="N",
                                           help="With --measure: torch threads for the run"),
     peak_flops: Optional[str] = typer.Option(None, "--peak-flops", metavar="RATE",
@@ -282,10 +283,20 @@ def profile(
     peak_bandwidth: Optional[str] = typer.Option(None, "--peak-bandwidth", metavar="RATE",
                                                  help="With --measure: device bytes/s, e.g. 200G "
                                                       "(default: a microbenchmark)"),
+    max_time: float = typer.Option(10.0, "--max-time", metavar="S",
+                                   help="With --measure: seconds of repeats, after --repeat, to bring the "
+                                        "median's 95% interval within 5%"),
+    train: bool = typer.Option(False, "--train", help="Also meter one training step on the meta device: "
+                               "peak memory and its split, saved-for-backward bytes, forward and backward FLOPs"),
+    optimizer: str = typer.Option("sgd", "--optimizer", metavar="NAME",
+                                  help="With --train: sgd (momentum), adam or adamw"),
+    amp: bool = typer.Option(False, "--amp", help="With --train: autocast (fp32 master weights, "
+                             "--dtype activations; bfloat16 when --dtype is float32)"),
 ):
-    """Per-layer parameters, MACs/FLOPs, activations, receptive field, stride and depth."""
+    """Per-layer parameters, MACs/FLOPs, activations, receptive field, stride and depth; inference
+    memory (weights, live activations), and a training step's memory and FLOPs (--train)."""
     from .progress import stage_reporter
-    from .render.table import FORMATS, MEASURED_TABLE_COLUMNS, parse_columns, rich_table
+    from .render.table import FORMATS, MEASURED_TABLE_COLUMNS, TRAINING_TABLE_COLUMNS, parse_columns, rich_table
     from .service import get_profile
 
     chosen = None if columns is None else parse_columns(columns)
@@ -294,13 +305,22 @@ def profile(
     measured_only = [c for c in chosen or () if c in MEASURED_TABLE_COLUMNS]
     if measured_only and not measure:
         fail(f"--columns {measured_only[0]} is a measured figure: add --measure", 2)
-    options = None
+    trained_only = [c for c in chosen or () if c in TRAINING_TABLE_COLUMNS]
+    if trained_only and not train:
+        fail(f"--columns {trained_only[0]} is a training figure: add --train", 2)
+    options = train_options = None
+    if train:
+        if measure:
+            fail("--train and --measure are separate runs: give one of them", 2)
+        train_options = step_options(True, optimizer, dtype, amp)
+    elif optimizer != "sgd" or amp:
+        fail(f"{'--amp' if amp else '--optimizer'} applies to a training step: add --train", 2)
     if measure:
         from .measure import Options
         from .measure.roofline import parse_rate
 
         options = Options(device=device.strip().lower(), dtype=dtype.strip().lower(), batch=batch,
-                          repeat=repeat, threads=threads,
+                          repeat=repeat, threads=threads, max_seconds=max_time,
                           peak_flops=None if peak_flops is None else parse_rate(peak_flops),
                           peak_bw=None if peak_bandwidth is None
                           else parse_rate(peak_bandwidth, "--peak-bandwidth")).check()
@@ -311,6 +331,11 @@ def profile(
 
             prof = get_measured_profile(model, input, options, use_cache=not no_cache,
                                         progress=report, layout=layout)
+        elif train_options is not None:
+            from .service import get_trained_profile
+
+            prof = get_trained_profile(model, input, train_options, batch, use_cache=not no_cache,
+                                       progress=report, layout=layout)
         else:
             prof = get_profile(model, input, use_cache=not no_cache, progress=report, layout=layout)
         report("rendering")
@@ -322,6 +347,51 @@ def profile(
         out.print(answer)
     else:
         sys.stdout.write(answer)
+
+
+def step_options(train: bool, optimizer: str, dtype: str, amp: bool, foreach: bool = True):
+    """The meta step's options (archviz.training), checked: a bad value is one line."""
+    from .training import StepOptions
+
+    return StepOptions(train=train, optimizer=optimizer.strip().lower(), dtype=dtype.strip().lower(),
+                       amp=amp, foreach=foreach).check()
+
+
+@app.command()
+@friendly
+def fit(
+    model: str = typer.Argument(..., metavar="MODEL", help=MODEL_HELP),
+    memory: str = typer.Option(..., "--memory", "-m", metavar="SIZE",
+                               help="Device memory to fit, e.g. 24GiB, 24G, 512MiB (powers of 1024)"),
+    train: bool = typer.Option(False, "--train", help="Fit a training step (forward, backward, optimizer "
+                               "step) instead of an inference forward"),
+    input: Optional[str] = typer.Option(None, "--input", "-i", metavar="SHAPE",
+                                        help="Input shape; its batch is what is searched (default: the "
+                                             "model's usual input)"),
+    layout: Optional[str] = typer.Option(None, "--layout", metavar="LAYOUT", help=LAYOUT_HELP),
+    optimizer: str = typer.Option("sgd", "--optimizer", metavar="NAME",
+                                  help="With --train: sgd (momentum), adam or adamw"),
+    dtype: str = typer.Option("float32", "--dtype", metavar="DTYPE", help="float32, bfloat16 or float16"),
+    amp: bool = typer.Option(False, "--amp", help="With --train: autocast (fp32 master weights)"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
+):
+    """The largest batch whose peak memory fits SIZE, found by exponential search and bisection
+    over meta-device steps (nothing allocated), with the headroom left."""
+    from .progress import stage_reporter
+    from .render.fit import fit_lines
+    from .training import fit as fit_batch
+    from .training import parse_memory
+
+    size = parse_memory(memory)
+    if not train and optimizer.strip().lower() != "sgd":
+        fail("--optimizer applies to a training step: add --train", 2)
+    options = step_options(train, optimizer, dtype, amp)
+    with stage_reporter(quiet) as report, stdout_to_stderr():  # user code never writes our stdout
+        report("building")
+        result = fit_batch(model, size, input, options, layout)
+    if result.batch == 0:
+        fail(fit_lines(model, result)[0], 1)
+    print("\n".join(fit_lines(model, result)))
 
 
 class Level(str, Enum):
@@ -403,6 +473,9 @@ def report(
     no_cache: bool = typer.Option(False, "--no-cache", help=NO_CACHE_HELP),
     measure: bool = typer.Option(False, "--measure", help="Also time every layer on this machine's CPU "
                                  "(float32, the input's batch) and add the Measured speed section"),
+    batch: Optional[str] = typer.Option(None, "--batch", metavar="N,N...",
+                                        help="With --measure: batch sizes, e.g. 1,8,32,64: a latency and "
+                                             "images/s curve"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
 ):
     """A self-contained HTML report (opens from disk, no network)."""
@@ -426,6 +499,13 @@ def report(
 
         print(write_atlas(load_rows(), output))
         return
+    batches = None
+    if batch is not None:
+        from .measure.throughput import parse_batches
+
+        if not measure:
+            fail("--batch draws measured throughput: add --measure", 2)
+        batches = parse_batches(batch)
     seen = [normalise(m, None)[0] for m in models]
     twice = sorted({m for m in seen if seen.count(m) > 1})
     if twice:
@@ -434,6 +514,11 @@ def report(
         if measure:
             profiles = [get_measured_profile(m, input, None, use_cache=not no_cache, progress=report,
                                              layout=layout) for m in models]
+            if batches:
+                from .measure import Options
+                from .service import throughput_of
+
+                profiles = [throughput_of(p, input, batches, Options(), report, layout) for p in profiles]
         else:
             profiles = get_profiles(models, input, use_cache=not no_cache, progress=report, layout=layout)
         report("rendering")
@@ -557,6 +642,90 @@ def sweep(
     out = console()
     out.print(summary_table(result, out.width))
     raise typer.Exit(result.exit_code)
+
+
+@app.command()
+@friendly
+def peaks(
+    measure: bool = typer.Option(False, "--measure", help="Measure the roofs again now (best of --runs runs each) "
+                                 "and keep them"),
+    device: str = typer.Option("cpu", "--device", metavar="DEVICE", help="With --measure: cpu or cuda"),
+    dtype: str = typer.Option("float32", "--dtype", metavar="DTYPE", help="With --measure: float32, bfloat16 or float16"),
+    threads: Optional[int] = typer.Option(None, "--threads", min=1, metavar="N",
+                                          help="With --measure: torch threads (default: torch's)"),
+    runs: int = typer.Option(5, "--runs", min=2, max=50, metavar="N", help="With --measure: short runs per roof"),
+):
+    """The kept device peaks (compute and memory roofs, date, spread, history); --measure measures again."""
+    from .measure import Options, num_threads
+    from .measure.peaks import device_name, measure_and_keep, read_cache
+    from .progress import stage_reporter
+    from .render.bench import peaks_lines
+
+    if not measure:
+        kept = read_cache()
+        if not kept:
+            fail("no peaks kept yet: run archviz peaks --measure (or archviz profile MODEL --measure)", 1)
+        print("\n".join(line for key, entry in kept.items() for line in peaks_lines(key, entry)))
+        return
+    opts = Options(device=device.strip().lower(), dtype=dtype.strip().lower(), threads=threads).check()
+    with stage_reporter(False) as report, num_threads(opts.threads):
+        report("measuring device peaks")
+        name = device_name(opts.device)
+        entry = measure_and_keep(opts.device, name, opts.dtype, opts.resolved_threads(), runs)
+    from .measure.peaks import cache_key
+
+    print("\n".join(peaks_lines(cache_key(name, opts.dtype, opts.resolved_threads()), entry)))
+
+
+@app.command()
+@friendly
+def bench(
+    models: List[str] = typer.Argument(..., metavar="MODEL...", help="Models to time (catalogue names, timm:NAME, file.py:factory)"),
+    output: Optional[Path] = typer.Option(None, "-o", "--output", metavar="FILE",
+                                          help="FILE.csv (default: the CSV on stdout)"),
+    input: Optional[str] = typer.Option(None, "--input", "-i", metavar="SHAPE", help=INPUT_HELP),
+    batch: str = typer.Option("32", "--batch", metavar="N[,N...]",
+                              help="Batch sizes, e.g. 1,8,32,64: one row per model and batch (default 32)"),
+    device: str = typer.Option("cpu", "--device", metavar="DEVICE", help="cpu or cuda"),
+    dtype: str = typer.Option("float32", "--dtype", metavar="DTYPE", help="float32, bfloat16 or float16"),
+    threads: Optional[int] = typer.Option(None, "--threads", min=1, metavar="N", help="torch threads"),
+    repeat: int = typer.Option(10, "--repeat", min=1, metavar="N", help="At least N timed runs per batch"),
+    max_time: float = typer.Option(10.0, "--max-time", metavar="S",
+                                   help="Seconds of repeats per batch, after --repeat, to settle the median's interval"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help=QUIET_HELP),
+):
+    """Inference throughput as CSV in timm benchmark.py's columns (model, infer_img_size,
+    infer_samples_per_sec, infer_step_time, infer_batch_size, param_count, infer_gmacs, infer_macts),
+    then archviz's interval and grade: it joins timm's published results tables."""
+    from .measure import Options
+    from .measure.throughput import parse_batches
+    from .progress import stage_reporter
+    from .render.bench import bench_csv
+    from .service import bench as run_bench
+
+    if output is not None and output.is_dir():
+        fail(f"{printable(output)} is a folder: give a file name ending in .csv", 2)
+    if output is not None and output.suffix.lower() != ".csv":
+        fail(f"bench output must end in .csv, not {output.suffix or '(none)'!r}", 2)
+    if output is not None:
+        check_target(output)
+    batches = parse_batches(batch)
+    opts = Options(device=device.strip().lower(), dtype=dtype.strip().lower(), repeat=repeat, threads=threads,
+                   max_seconds=max_time).check()
+    with stage_reporter(quiet) as report, stdout_to_stderr():
+        rows = run_bench(models, input, batches, opts, report)
+    text = bench_csv(rows)
+    noisy = sum(r["quality"] == "noisy" for r in rows)
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        from .files import write_atomic
+
+        write_atomic(output, text.encode())
+        print(output)
+    if noisy:
+        print(f"archviz: {noisy} of {len(rows)} rows were timed on a busy machine: their quality column says "
+              "noisy", file=sys.stderr)
 
 
 @app.command()

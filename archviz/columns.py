@@ -20,8 +20,15 @@ FIELD_COLUMNS = ("receptive_field", "effective_stride", "effective_padding")
 TYPED_FIELD_COLUMNS = ("rf_kind", "rf_h", "rf_w", "stride_h", "stride_w", "pad_h", "pad_w")
 # Keys a measured profile's layer rows gain (archviz.measure; None where not measured): latency in
 # ms (containers: the sum of their leaves), bytes moved (weights + inputs + outputs at the dtype),
-# intensity (FLOPs/byte), achieved FLOP/s and the roofline bound: "compute", "memory" or "overhead".
-MEASURED_COLUMNS = ("latency_ms", "bytes", "intensity", "achieved_flops", "bound")
+# intensity (FLOPs/byte), achieved FLOP/s, the roofline bound: "compute", "memory" or "overhead", and
+# the memory level whose roof applies (L1, L2, L3, DRAM; on a GPU L2, HBM: the smallest its bytes fit).
+MEASURED_COLUMNS = ("latency_ms", "bytes", "intensity", "achieved_flops", "bound", "roof")
+# Keys every profile's layer rows gain (archviz.training, meta device): activation bytes live when the
+# module returned, inference at the profile's input (None where the model cannot run on the meta device).
+MEMORY_COLUMNS = ("live_bytes",)
+# Keys a training profile's rows gain (archviz profile --train): bytes saved for backward (each storage
+# once), counted forward and backward FLOPs, parameter, gradient and optimizer-state bytes (subtree sums).
+TRAINING_COLUMNS = ("saved_bytes", "fwd_flops", "bwd_flops", "param_bytes", "grad_bytes", "optim_bytes")
 
 
 def field_columns(row: dict[str, Any]) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from typing import Any
 from .errors import ArchvizError
 
 DEFAULT_BUDGET = 8 * 2**30   # bytes; at most half the machine's memory (see budget_bytes)
-_UNITS = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
+_UNITS = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40, "p": 2**50, "e": 2**60}
 
 
 def parse_bytes(text: str) -> int:
@@ -142,16 +142,14 @@ class PeakMeter:
             del self._holders[key]
 
 
-def meta_activation_peak(model: Any, input_shape: list[int]) -> int | None:
-    """Peak bytes of live activations for one forward of a meta-device `model`, or None when the
-    model cannot run on the meta device (data-dependent control flow, ops without meta kernels)."""
+def metering_mode(meter: PeakMeter):
+    """A dispatch mode that adds every operator's new tensors to `meter`, after holding a real
+    allocation made by user code to the budget (check_allocation)."""
     import torch
     from torch.utils._python_dispatch import TorchDispatchMode
     from torch.utils._pytree import tree_flatten
 
-    meter = PeakMeter()
-
-    class Meter(TorchDispatchMode):
+    class Metered(TorchDispatchMode):
         def __torch_dispatch__(self, func, types, args=(), kwargs=None):
             check_allocation(func, args, kwargs or {})
             out = func(*args, **(kwargs or {}))
@@ -160,10 +158,19 @@ def meta_activation_peak(model: Any, input_shape: list[int]) -> int | None:
                     meter.add(t)
             return out
 
+    return Metered()
+
+
+def meta_activation_peak(model: Any, input_shape: list[int]) -> int | None:
+    """Peak bytes of live activations for one forward of a meta-device `model`, or None when the
+    model cannot run on the meta device (data-dependent control flow, ops without meta kernels)."""
+    import torch
+
+    meter = PeakMeter()
     try:
         x = torch.zeros(*input_shape, device="meta")
         meter.add(x)
-        with torch.no_grad(), Meter():
+        with torch.no_grad(), metering_mode(meter):
             model(x)
     except BudgetError:
         raise

@@ -10,9 +10,11 @@ from typing import Any
 from .columns import (FIELD_COLUMNS, LAYER_COLUMNS, MEASURED_COLUMNS, TYPED_FIELD_COLUMNS,  # noqa: F401
                       field_columns)
 
-SCHEMA_VERSION = 5  # 2: layer rows carry `parent`; 3: `layout`, totals describe the output;
+SCHEMA_VERSION = 6  # 2: layer rows carry `parent`; 3: `layout`, totals describe the output;
 # 4: `measurement` (archviz profile --measure) and the measured layer keys; 5: graph nodes carry
-# `groups`, and a gate whose field is unknown is off the depth path (profiles made before differ)
+# `groups`, and a gate whose field is unknown is off the depth path (profiles made before differ);
+# 6: `memory` (inference memory, every profile) and `training` (archviz profile --train), layer rows
+# carry `live_bytes` (and with --train the TRAINING_COLUMNS)
 
 class DataflowGraph(list):
     """`Profile.graph`: the traced dataflow graph, a list of op records (JSON as a plain list).
@@ -46,6 +48,8 @@ class Profile:
     model_class: str = ""
     layout: str = ""  # how the input is read: NCHW, NCL, NLC, NC, ... (README: Conventions)
     measurement: dict[str, Any] | None = None  # archviz.measure: device, dtype, peaks, totals
+    memory: dict[str, Any] | None = None  # archviz.training: inference weights, peak activations, timeline
+    training: dict[str, Any] | None = None  # archviz.training: one training step (profile --train)
     schema: int = SCHEMA_VERSION
 
     def __post_init__(self) -> None:
@@ -128,7 +132,8 @@ class Profile:
         """The public JSON contract of `archviz profile --format json` (see README)."""
         data = self.to_dict()
         keep = ["model", "model_class", "input_shape", "layout", "totals", "layers", "blocks",
-                "uncounted_ops", "conventions", "versions", "catalog", "notes", "measurement"]
+                "uncounted_ops", "conventions", "versions", "catalog", "notes", "measurement",
+                "memory", "training"]
         return {k: data[k] for k in keep}
 
     @classmethod

@@ -140,13 +140,17 @@ def _naming(progress: Callable[[str], None] | None, model: str,
     return lambda stage: progress(f"{stage} {model}")
 
 
+MEASURE_METHOD = "2"  # 2: noise-aware repeats, graded quality, per-level roofs (1's are not served)
+
+
 def measured_key(name: str, input_text: str, opts: Any) -> str:
     """The store key of a measured profile: the plain key's versions plus where and how it ran."""
     from .measure.peaks import device_name
 
     measured_on = {"measure.device": device_name(opts.device), "measure.dtype": opts.dtype,
                    "measure.batch": str(opts.batch or "input"),
-                   "measure.threads": str(opts.resolved_threads())}
+                   "measure.threads": str(opts.resolved_threads()),
+                   "measure.method": MEASURE_METHOD}
     return make_key(name, input_text, {**_versions(), **measured_on})
 
 
@@ -157,10 +161,11 @@ def get_measured_profile(model: str, input_shape: Any = None, options: Any = Non
     """The profile of `model` with measured speed (archviz.measure; `options` a measure.Options).
     Stored under its own key: the plain key's versions plus the device's name, dtype, batch and
     threads, so a second identical measurement is a store hit and plain profiles are untouched.
-    Peaks given as flags on a hit recompute the roofline columns from the stored times.
+    A hit with fewer timed runs than `--repeat` asks for is measured again (and replaced). A run
+    graded noisy is returned, marked, and never stored. Peaks given as flags on a hit recompute
+    the roofline columns from the stored times.
     `lookup_only`: a store read and nothing else (None on a miss), for the dashboard."""
     from .measure import Options, profile_and_measure, with_peaks
-    from .measure.peaks import device_name
 
     opts = (options or Options()).check()
     name, input_text = normalise(model, input_shape, layout)
@@ -169,17 +174,127 @@ def get_measured_profile(model: str, input_shape: Any = None, options: Any = Non
     key = measured_key(name, input_text, opts)
     with _opened(store) as st:
         hit = st.get(key)
-        if hit is not None and hit.measurement:
+        if hit is not None and servable(hit, opts.repeat, lookup_only):
             if opts.peak_flops is None and opts.peak_bw is None \
                     and hit.measurement["peaks"].get("source") == "flag":  # stored with flags: not now
-                from .measure.peaks import device_peaks
+                from .measure.peaks import device_name, device_peaks
 
                 peaks = device_peaks(opts.device, device_name(opts.device), opts.dtype,
                                      opts.resolved_threads())
-                return with_peaks(hit, peaks["flops"], peaks["bytes_per_s"], "microbenchmark")
+                return with_peaks(hit, None, None, peaks)
             return with_peaks(hit, opts.peak_flops, opts.peak_bw)
         if lookup_only:
             return None
         prof = profile_and_measure(name, input_text, opts, progress)
+        if measured_grade(prof) != "noisy":
+            st.put([key], prof, shape_text(prof.input_shape))
+        return prof
+
+
+def measured_grade(prof: Profile) -> str | None:
+    """The stored grade of a measured profile: good, fair or noisy (None for none)."""
+    m = prof.measurement or {}
+    q = m.get("quality")
+    return q.get("grade") if isinstance(q, dict) else None
+
+
+def servable(hit: Profile, repeat: int, lookup_only: bool = False) -> bool:
+    """A stored measurement that may be served: graded, not noisy, and (unless only looked up)
+    timed at least `repeat` times."""
+    m = hit.measurement
+    if not m or measured_grade(hit) not in ("good", "fair"):
+        return False
+    return lookup_only or (isinstance(m.get("repeat"), int) and m["repeat"] >= repeat)
+
+
+
+
+TRAIN_METHOD = "1"  # archviz.training's meta step: bump when what it meters changes
+
+
+def trained_key(name: str, input_text: str, opts: Any) -> str:
+    """The store key of a training profile (archviz profile --train): the plain key's versions plus
+    the step's optimizer, dtype, autocast and optimizer path."""
+    train_on = {"train.optimizer": opts.optimizer, "train.dtype": opts.dtype, "train.amp": str(opts.amp),
+                "train.foreach": str(opts.foreach), "train.method": TRAIN_METHOD}
+    return make_key(name, input_text, {**_versions(), **train_on})
+
+
+def with_batch(name: str, input_text: str, batch: int | None) -> str:
+    """The store input text with dimension 0 (the batch) set to `batch` (the model's usual input
+    when none was given)."""
+    if batch is None:
+        return input_text
+    text, layout = input_parts(input_text)
+    image = catalogue_model(name)
+    if text is None:
+        from .build import default_input_shape
+        from .catalog import catalog_info, resolve
+
+        spec = resolve(name)
+        shape = default_input_shape(spec, (catalog_info(spec) or {}).get("published"))
+        layout = layout or "NCHW"
+    else:
+        shape, layout = resolve_input(text, layout, image)
+    return input_key([batch, *shape[1:]], layout, image)
+
+
+def get_trained_profile(model: str, input_shape: Any = None, options: Any = None, batch: int | None = None,
+                        use_cache: bool = True, progress: Callable[[str], None] | None = None,
+                        layout: str | None = None) -> Profile:
+    """The profile of `model` with one training step metered (archviz.training; `options` a
+    training.StepOptions with train=True), at `batch` (dimension 0 of the input) when given.
+    Stored under its own key (trained_key): plain profiles are untouched."""
+    from .profiler import profile
+    from .training import StepOptions
+
+    opts = (options or StepOptions(train=True)).check()
+    name, input_text = normalise(model, input_shape, layout)
+    input_text = with_batch(name, input_text, batch)
+    text, read_as = input_parts(input_text)
+    shape = None if text is None else resolve_input(text, read_as, catalogue_model(name))[0]
+    extra = {"layout": read_as} if read_as else {}
+    if not (use_cache and cacheable(name)):
+        return profile(name, shape, progress=progress, train=opts, **extra)
+    key = trained_key(name, input_text, opts)
+    with _opened(None) as st:
+        hit = st.get(key)
+        if hit is not None and hit.training:
+            return hit
+        prof = profile(name, shape, progress=progress, train=opts, **extra)
         st.put([key], prof, shape_text(prof.input_shape))
         return prof
+
+
+def bench(models: list[str], input_shape: Any, batches: list[int], options: Any,
+          progress: Callable[[str], None] | None = None) -> list[dict[str, Any]]:
+    """`archviz bench`: for each model and batch, a row in timm's benchmark.py columns
+    (measure.throughput.bench_row), the counts from the stored profile at batch 1."""
+    from .measure.peaks import device_name
+    from .measure.throughput import bench_row, time_batches
+
+    opts = options.check()
+    rows = []
+    with _opened(None) as store:
+        for model in models:
+            name, input_text = normalise(model, input_shape)
+            say = _naming(progress, name, len(models) > 1)
+            one, points = time_batches(name, input_text, batches, opts, say)
+            counted = get_profile(name, shape_text(one), store=store, progress=say)
+            setting = {"device": device_name(opts.device), "dtype": opts.dtype, "threads": opts.resolved_threads()}
+            rows += [bench_row(name, counted, p, setting) for p in points]
+    return rows
+
+
+def throughput_of(profile: Profile, input_shape: Any, batches: list[int], options: Any,
+                  progress: Callable[[str], None] | None = None,
+                  layout: str | None = None) -> Profile:
+    """A measured profile with `measurement['throughput']`: latency and samples/s at each batch
+    (measured now, not stored: each point carries its own grade)."""
+    import dataclasses
+
+    from .measure.throughput import time_batches
+
+    name, input_text = normalise(profile.model, input_shape, layout)
+    _, points = time_batches(name, input_text, batches, options, progress)
+    return dataclasses.replace(profile, measurement={**(profile.measurement or {}), "throughput": points})

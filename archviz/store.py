@@ -25,6 +25,7 @@ from typing import Any, Callable, TypeVar
 
 from .files import home  # noqa: F401  (the store's folder; kept here for its callers)
 from .files import is_number, no_constant
+from .columns import MEMORY_COLUMNS, TRAINING_COLUMNS
 from .record import SCHEMA_VERSION, Profile
 
 T = TypeVar("T")
@@ -206,7 +207,16 @@ _REQUIRED = tuple(f.name for f in fields(Profile)
 
 
 TOTAL_COUNTS = ("params", "macs", "flops", "conv_linear_macs", "activations")
-ROW_COUNTS = ("params", "own_params", "macs", "flops", "conv_linear_macs", "activations")
+ROW_COUNTS = ("params", "own_params", "macs", "flops", "conv_linear_macs", "activations",
+              *MEMORY_COLUMNS, *TRAINING_COLUMNS)
+# The memory and training sections (archviz.training): untrusted data like the rest of a blob.
+MEMORY_COUNTS = ("weights_bytes", "param_bytes", "buffer_bytes", "input_bytes", "activation_peak_bytes",
+                 "peak_bytes", "batch")
+TRAINING_COUNTS = ("batch", "peak_bytes", "weights_bytes", "grad_bytes", "optimizer_bytes", "saved_bytes",
+                   "activation_peak_bytes", "input_bytes", "fwd_flops", "bwd_flops", "trainable_params",
+                   "frozen_params")
+TRAINING_TEXT = ("optimizer", "dtype", "compute_dtype", "peak_phase")
+TIMELINE_LIMIT = 100_000
 
 
 def _count(value: Any) -> bool:
@@ -248,6 +258,82 @@ def blob_problem(data: Any) -> str | None:
             return f"has graph node {i} that is not an op record"
     if not all(isinstance(b, dict) and isinstance(b.get("name"), str) for b in data.get("blocks", [])):
         return "has blocks that are not block records"
+    return _section_problem(data.get("memory"), MEMORY_COUNTS, ("dtype",), "memory") or \
+        _section_problem(data.get("training"), TRAINING_COUNTS, TRAINING_TEXT, "training") or \
+        measurement_problem(data.get("measurement"), data["layers"])
+
+
+def _section_problem(section: Any, counts: tuple[str, ...], texts: tuple[str, ...], what: str) -> str | None:
+    """Why a memory or training section is not one archviz writes: counts bounded and finite, short
+    printable texts present, flags that are booleans, a split at the peak of counts, a timeline of [row name, bytes] pairs of bounded length."""
+    if section is None:
+        return None
+    if not isinstance(section, dict):
+        return f"has a {what} section that is not a record"
+    bad = [k for k in counts if not _count(section.get(k))]
+    bad += [k for k in texts if not (isinstance(section.get(k), str) and len(section[k]) <= 64
+                                     and section[k].isprintable())]
+    bad += [k for k in ("amp", "foreach") if k in section and not isinstance(section[k], bool)]
+    if what == "training" and "amp" not in section:
+        bad.append("amp")
+    split = section.get("at_peak", {})
+    if not (isinstance(split, dict) and len(split) <= 8 and all(isinstance(k, str) and _count(v) for k, v in split.items())):
+        bad.append("at_peak")
+    timeline = section.get("timeline", [])
+    if not (isinstance(timeline, list) and len(timeline) <= TIMELINE_LIMIT and all(
+            isinstance(p, list) and len(p) == 2 and isinstance(p[0], str) and _count(p[1]) for p in timeline)):
+        bad.append("timeline")
+    return f"has a {what} section with {', '.join(bad)} not as written" if bad else None
+
+
+MEASURED_TOTALS = ("eager_ms", "layer_sum_ms")
+MEASURED_ROW_NUMBERS = ("latency_ms", "bytes", "intensity", "achieved_flops")
+BOUNDS = ("compute", "memory", "overhead")
+GRADES = ("good", "fair", "noisy")
+
+
+def _short_texts(items: Any, most: int = 16, length: int = 300) -> bool:
+    return isinstance(items, list) and len(items) <= most and all(isinstance(t, str) and len(t) <= length for t in items)
+
+
+def measurement_problem(m: Any, layers: list[Any]) -> str | None:
+    """Why a stored `measurement` (archviz profile --measure) and the measured keys of its rows are
+    not what archviz writes: the setting, finite times, peaks as peaks.entry_problem checks them,
+    a known grade with short reasons, and each row's numbers finite, its bound and roof known."""
+    if m is None:
+        return None
+    from .measure.caches import LEVEL_NAMES
+    from .measure.peaks import entry_problem
+
+    if not (isinstance(m, dict) and isinstance(m.get("device"), str) and len(m["device"]) <= 200
+            and isinstance(m.get("dtype"), str) and len(m["dtype"]) <= 16
+            and all(isinstance(m.get(k), int) and not isinstance(m.get(k), bool) and 0 < m[k] < 2**31
+                    for k in ("batch", "threads", "repeat"))):
+        return "has a measurement without its setting"
+    total = m.get("total")
+    if not (isinstance(total, dict) and all(is_number(total.get(k), 0, 1e12) for k in MEASURED_TOTALS)
+            and all(total.get(k) is None or is_number(total.get(k), -1e12, 1e12)
+                    for k in ("gap_pct", "graph_ms", "launch_gap_ms"))):
+        return "has a measurement whose times are not finite"
+    spread = total.get("eager_spread_ms")
+    if not (isinstance(spread, list) and len(spread) == 2 and all(is_number(v, 0, 1e12) for v in spread)):
+        return "has a measurement whose spread is not two times"
+    why = entry_problem(m.get("peaks"))
+    if why or m["peaks"].get("source") not in ("microbenchmark", "flag", "microbenchmark, raised to the fastest layer"):
+        return f"has measurement peaks with {why or 'an unknown source'}"
+    raised = m["peaks"].get("raised", [])
+    if not (isinstance(raised, list) and len(raised) <= 16 and all(
+            isinstance(n, dict) and (n.get("roof") == "compute" or n.get("roof") in LEVEL_NAMES)
+            and is_number(n.get("from"), 0, 1e20) and is_number(n.get("to"), 0, 1e20)
+            and isinstance(n.get("layer"), str) and len(n["layer"]) <= 500 for n in raised)):
+        return "has raised roofs that are not notes"
+    q = m.get("quality")
+    if q is not None and not (isinstance(q, dict) and q.get("grade") in GRADES and _short_texts(q.get("reasons", []))):
+        return "has a measurement grade that is not one archviz gives"
+    for i, row in enumerate(layers):
+        if any(row.get(k) is not None and not is_number(row[k], 0, 1e20) for k in MEASURED_ROW_NUMBERS) \
+                or row.get("bound") not in (None, *BOUNDS) or row.get("roof") not in (None, *LEVEL_NAMES):
+            return f"has layer row {i} with measured figures not as written"
     return None
 
 

@@ -19,18 +19,14 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from archviz.render.report import write_report  # noqa: E402
 from archviz.service import get_profile  # noqa: E402
+import browser  # noqa: E402
 from browser import make_driver, wait_for  # noqa: E402
 
 DOCS = ROOT / "docs"
 
 
 def shoot(driver, name: str, width: int, selector: str) -> None:
-    driver.execute_script(f"document.querySelector('{selector}').scrollIntoView({{block: 'start'}}); "
-                          "window.scrollBy(0, -50)")
-    time.sleep(0.6)
-    out = DOCS / f"{name}-{width}.png"
-    driver.save_screenshot(str(out))
-    print(out)
+    browser.shoot(driver, DOCS, name, width, selector, above=50, pause=0.6)
 
 
 def main() -> None:

@@ -47,3 +47,15 @@ def wait_for(driver, script: str, timeout: float = 90):
             return value
         time.sleep(0.2)
     raise AssertionError(f"timed out waiting for: {script}")
+
+
+def shoot(driver, folder, name: str, width: int, selector: str, above: int = 50, pause: float = 0.6):
+    """Scroll `selector` to the top of the window (less `above` px), wait `pause` s for plots to
+    settle, and save folder/NAME-WIDTH.png (the docs/ screenshots of benchmarks/shots_*.py)."""
+    driver.execute_script(f"document.querySelector('{selector}').scrollIntoView({{block: 'start'}}); "
+                          f"window.scrollBy(0, -{above})")
+    time.sleep(pause)
+    out = folder / f"{name}-{width}.png"
+    driver.save_screenshot(str(out))
+    print(out)
+    return out

@@ -19,7 +19,7 @@ def synthetic_measure(profile, batch: int = 1, threads: int = 2, peaks: dict | N
     layer_sum = 0.0
     for r in p.layers:
         if not r["leaf"]:
-            r.update(latency_ms=None, bytes=None, intensity=None, achieved_flops=None, bound=None)
+            r.update(latency_ms=None, bytes=None, intensity=None, achieved_flops=None, bound=None, roof=None)
             continue
         flops = r["flops"] * batch
         out = math.prod(r["output_shape"]) if isinstance(r.get("output_shape"), list) else 0
@@ -30,12 +30,13 @@ def synthetic_measure(profile, batch: int = 1, threads: int = 2, peaks: dict | N
         bound = "overhead" if overhead_ms > max(compute_ms, memory_ms) else (
             "compute" if compute_ms >= memory_ms else "memory")
         r.update(latency_ms=ms, bytes=nbytes, intensity=flops / nbytes if nbytes else None,
-                 achieved_flops=flops / (ms / 1000), bound=bound)
+                 achieved_flops=flops / (ms / 1000), bound=bound, roof="DRAM")
         layer_sum += ms
     eager = layer_sum * 1.08
     p.measurement = {
         "device": "cpu (synthetic)", "dtype": "float32", "batch": batch, "threads": threads, "repeat": 20,
-        "warmup": 3, "peaks": peaks,
+        "warmup": 3, "peaks": peaks, "min_repeat": 10,
+        "quality": {"grade": "good", "reasons": [], "environment": {}, "layer_sum": None},
         "total": {"eager_ms": eager, "eager_spread_ms": [eager * 0.97, eager * 1.06], "graph_ms": eager * 0.9,
                   "launch_gap_ms": eager * 0.1, "layer_sum_ms": layer_sum,
                   "gap_pct": 100 * (eager - layer_sum) / eager}}

@@ -91,7 +91,7 @@ def test_downloads_are_the_reports_formats(history_profiles):
     data = logic.download("csv", "resnet18", None)
     assert data["filename"] == "resnet18-layers.csv" and data["type"] == "text/csv"
     table = list(csv.DictReader(io.StringIO(data["content"])))
-    assert list(table[0]) == CSV_COLUMNS
+    assert list(table[0]) == [*CSV_COLUMNS, "live_bytes"]  # memory columns last (issue 23)
     assert table[0]["params"] == "11689512" and table[1]["name"] == "conv1" and table[1]["params"] == "9408"
     svg = logic.download("svg", "resnet18", None)
     assert svg["content"].startswith("<svg") and svg["filename"] == "resnet18.svg"

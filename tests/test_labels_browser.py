@@ -130,13 +130,13 @@ def test_history_labels_never_collide(driver, history_profiles, tmp_path, width)
 @pytest.mark.parametrize("width", WIDTHS)
 def test_report_labels_and_titles_clear(driver, history_profiles, tmp_path, width):
     single = write_report([history_profiles["densenet121"]], tmp_path / "single.html")
-    found = open_page(driver, single, width, 4)
-    assert len(found) == 4 and problems(found) == []
+    found = open_page(driver, single, width, 5)  # four charts and the Memory section's live-memory chart
+    assert len(found) == 5 and problems(found) == []
     assert all(f["modebar"] and f["title"] for f in found)  # both there, so the title check checked
     compare = write_report([history_profiles[m] for m in ("resnet18", "resnet50", "densenet121", "densenet201")],
                            tmp_path / "compare.html")
-    found = open_page(driver, compare, width, 4)
-    assert len(found) == 4 and problems(found) == []
+    found = open_page(driver, compare, width, 8)  # four charts and each model's live-memory chart
+    assert len(found) == 8 and problems(found) == []
 
 
 def test_problems_catches_an_overlap_and_a_cut_label():

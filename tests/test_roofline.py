@@ -29,7 +29,7 @@ def _roof_traces(fig):
 def test_roofs_by_hand(measured):
     fig = charts.roofline([measured])
     roofs = _roof_traces(fig)
-    mem, comp = roofs["memory roof"], roofs["compute roof"]
+    mem, comp = roofs["DRAM roof"], roofs["compute roof"]
     ridge = PEAKS["flops"] / PEAKS["bytes_per_s"]  # 5 FLOP/B
     assert charts.ridge_of(PEAKS) == pytest.approx(ridge)
     assert mem["x"][-1] == pytest.approx(ridge) and comp["x"][0] == pytest.approx(ridge)
@@ -87,7 +87,7 @@ def test_hover_and_titles(measured):
     i = t["customdata"].index("layer1.0.conv1")
     row = measured.layer("layer1.0.conv1")
     roof = min(PEAKS["flops"], PEAKS["bytes_per_s"] * row["intensity"])
-    assert f"{100 * row['achieved_flops'] / roof:.1f}% of roof" in t["text"][i]
+    assert f"{100 * row['achieved_flops'] / roof:.1f}% of the DRAM roof" in t["text"][i]
     assert "Conv2d" in t["text"][i] and "ms" in t["text"][i] and "FLOP/B" in t["text"][i]
     assert "%{hovertext}" in t["hovertemplate"] and t["hovertext"][i] == "layer1.0.conv1"  # shown, escaped
     title = fig["layout"]["title"]["text"]
@@ -180,13 +180,14 @@ def test_explorer_and_history_read_stored_measurements(plain):
     from archviz.dashboard import logic
     from archviz.measure import Options
     from archviz.measure.peaks import device_name
-    from archviz.service import _versions
+    from archviz.service import MEASURE_METHOD, _versions
     from archviz.store import make_key
 
     opts = Options()
     key = make_key("resnet18", "default", {**_versions(), "measure.device": device_name("cpu"),
                                            "measure.dtype": "float32", "measure.batch": "input",
-                                           "measure.threads": str(opts.resolved_threads())})
+                                           "measure.threads": str(opts.resolved_threads()),
+                                           "measure.method": MEASURE_METHOD})
     logic.shared_store().put([key], synthetic_measure(plain), "1x3x224x224")
     got = logic.measured_profile("resnet18")
     assert got is not None and got.measurement["device"] == "cpu (synthetic)"
@@ -235,3 +236,33 @@ def test_comparison_report_puts_counted_beside_measured(plain, measured):
     assert 'id="chart-counted-measured"' in html
     assert 'id="chart-roofline-0"' in html and 'id="chart-roofline-1"' in html
     assert 'id="chart-counted-measured"' not in render_html([measured], command="archviz report resnet18")
+
+
+def test_measure_job_counts_noisy_runs():
+    """A history run where one model was graded noisy says so (and that it was not stored)."""
+    from archviz.dashboard.logic import MeasureJob
+
+    job = MeasureJob(["a", "b", "c"])
+    job.start(lambda name: "noisy" if name == "b" else "good")
+    job._thread.join(10)
+    assert "Measured 3 models" in job.status and "1 timed on a busy machine" in job.status and "(b)" in job.status
+
+
+def test_hierarchical_roofs_drawn_and_graded(plain):
+    """Every roof is drawn: L1 and L2 at the same bandwidth share one line, L3 and DRAM their own,
+    each slanted roof y = bandwidth × x up to its ridge; the grade is in the title."""
+    roofs = [{"level": "L1", "capacity": 2**16, "bytes_per_s": 3e11}, {"level": "L2", "capacity": 2**21, "bytes_per_s": 3e11},
+             {"level": "L3", "capacity": 2**25, "bytes_per_s": 2e11}, {"level": "DRAM", "capacity": None, "bytes_per_s": 5e10}]
+    peaks = {"flops": 5e11, "bytes_per_s": 5e10, "source": "microbenchmark", "roofs": roofs}
+    m = synthetic_measure(plain, peaks=peaks)
+    fig = charts.roofline([m])
+    lines = {t["name"].split(":")[0]: t for t in fig["data"] if " roof:" in t["name"]}
+    assert list(lines) == ["L1, L2 roof", "L3 roof", "DRAM roof", "compute roof"]
+    for name, bw in (("L1, L2 roof", 3e11), ("L3 roof", 2e11), ("DRAM roof", 5e10)):
+        xs, ys = lines[name]["x"], lines[name]["y"]
+        assert all(y == pytest.approx(bw * x) for x, y in zip(xs, ys))  # y = bandwidth × x along the line
+        assert xs[-1] == pytest.approx(5e11 / bw) and ys[-1] == pytest.approx(5e11)  # up to its ridge
+    assert lines["compute roof"]["x"][0] == pytest.approx(5e11 / 3e11)  # from the lowest ridge on
+    assert "good" in fig["layout"]["title"]["text"]
+    m.measurement["quality"] = {"grade": "noisy", "reasons": ["x"]}
+    assert "NOISY" in charts.roofline([m])["layout"]["title"]["text"]

@@ -178,7 +178,7 @@ def test_the_profiler_reports_its_stages():
     toy = f"{FIXTURES / 'toy_models.py'}:hand_cnn"
     seen = []
     get_profile(toy, "1x3x16x16", progress=seen.append)
-    assert seen == ["building", "tracing", "analysing"]
+    assert seen == ["building", "tracing", "analysing", "metering memory"]
     seen.clear()
     get_profiles([toy, f"{FIXTURES / 'toy_models.py'}:two_branch"], "1x3x16x16", progress=seen.append)
-    assert seen[0] == f"building {toy}" and len(seen) == 6
+    assert seen[0] == f"building {toy}" and len(seen) == 8  # four stages each

@@ -158,7 +158,7 @@ def test_csv_is_plain_and_matches_the_profile(resnet50):
         assert r.stdout.startswith("name,type,level,parent,output_shape,")
         df = pd.read_csv(io.StringIO(r.stdout))
         layers = rows_at_depth(resnet50, depth)
-        assert list(df.columns) == CSV_COLUMNS
+        assert list(df.columns) == [*CSV_COLUMNS, "live_bytes"]  # memory columns last (issue 23)
         assert len(df) == len(layers)
         assert df["params"].tolist() == [x["params"] for x in layers]
         assert df["macs"].tolist() == [x["macs"] for x in layers]

@@ -19,6 +19,7 @@ PAGES = [("/", "History"), ("/explorer", "Explorer"), ("/compare", "Compare"), (
 GRAPH_STYLE = {"height": "440px"}  # a fixed box: graphs drawn while a loading overlay hides them keep their size
 CHANNELS_STYLE = {"height": "480px"}  # block labels above, the legend below
 ROOFLINE_STYLE = {"height": "560px"}
+MEMORY_STYLE = {"height": "440px"}  # the Explorer's profiles are inference-only: one panel
 NOT_MEASURED_STYLE = {"height": "200px"}  # the roofline's box while it only says how to measure
 PAGE_SIZE = 25
 GRAPH_HOST_STYLE = {"minHeight": "480px"}  # the graph view (archviz-graph.js) mounts here
@@ -150,6 +151,24 @@ def explorer_results() -> list[html.Section]:
                                    dcc.Graph(id="ex-rf", config=GRAPH_CONFIG, style=GRAPH_STYLE),
                                    dcc.Graph(id="ex-channels", config=GRAPH_CONFIG, style=CHANNELS_STYLE),
                                    dcc.Graph(id="ex-share", config=GRAPH_CONFIG, style=GRAPH_STYLE)])]),
+        html.Section(id="ex-memory", children=[html.H2("Memory"),
+                      html.P("Metered on the meta device (no allocation): weights, the peak of live activations, and "
+                             "the activation bytes live after each leaf layer in execution order (bands: blocks). The "
+                             "largest batch that fits a memory size is found by exponential search and bisection over "
+                             "meta-device steps (a training step: SGD with momentum, float32).", className="muted"),
+                      html.Div(id="ex-memory-cards"),
+                      dcc.Loading(dcc.Graph(id="ex-memory-chart", config=GRAPH_CONFIG, style=MEMORY_STYLE)),
+                      html.Div([html.Label("largest batch that fits", htmlFor="ex-fit-memory"),
+                                dcc.Input(id="ex-fit-memory", type="text", value="24GiB", maxLength=32,
+                                          debounce=True, style={"width": "110px"}),
+                                dcc.RadioItems(id="ex-fit-mode", options=["inference", "training"], value="training",
+                                               inline=True, inputStyle={"marginRight": "4px"},
+                                               labelStyle={"marginRight": "12px"}),
+                                html.Button("Find the batch", id="ex-fit-go", n_clicks=0, className="download")],
+                               className="fit-form", id="ex-fit-form",
+                               style={"display": "flex", "flexWrap": "wrap", "gap": "12px", "alignItems": "center"}),
+                      html.Div(id="ex-fit-msg"),
+                      dcc.Loading(html.Div(id="ex-fit-answer", className="fit-answer"))]),
         html.Section([html.H2("Measured speed"),
                       html.P("Roofline of the stored measurement (cpu, float32, the input's batch, torch's threads); "
                              "the Explorer never starts one. Click a point to highlight its layer.", className="muted"),
@@ -357,6 +376,33 @@ def create_app(names: list[str] | None = None) -> Dash:
         return (None, *fields, cards(r["headline"], colour), r["graph"], GRAPH_HOST_STYLE, r["depth_fig"],
                 r["rf_fig"], r["channels_fig"], r["share_fig"], r["rows"], r["roofline_fig"], state[0], SHOWN,
                 None, state[1], ROOFLINE_STYLE if r["measured"] else NOT_MEASURED_STYLE)
+
+    @app.callback(Output("ex-memory-cards", "children"), Output("ex-memory-chart", "figure"),
+                  Input("ex-model", "value"), Input("ex-size", "value"), State("ex-url-state", "data"))
+    @guarded(2, message_slot=False)
+    def memory(model, size, linked):
+        """The memory cards and live-memory chart of the Explorer's model (its stored profile)."""
+        model, size = first_draw(linked, model=model, size=size)
+        r = logic.memory_view(model, size)
+        if "error" in r:
+            return None, EMPTY
+        return cards(r["cards"], "#c2410c"), r["figure"]
+
+    @app.callback(Output("ex-fit-msg", "children"), Output("ex-fit-answer", "children"),
+                  Input("ex-fit-go", "n_clicks"), Input("ex-fit-memory", "value"),
+                  State("ex-fit-mode", "value"), State("ex-model", "value"), State("ex-size", "value"),
+                  prevent_initial_call=True)
+    @guarded(2)
+    def fit_batch(_go, memory, mode, model, size):
+        """The largest batch that fits the memory typed (button or Enter)."""
+        r = logic.fit_answer(model, size, memory, mode)
+        errors = r["errors"]
+        if errors:
+            text = next(iter(errors.values()))
+            return field_message({"fit": text}, "fit"), None
+        if "error" in r:
+            return message(r["error"]), None
+        return None, [html.P(line) for line in r["lines"]]
 
     @app.callback(Output("ex-download-msg", "children"), Output("ex-download", "data"),
                   Input("ex-dl-report", "n_clicks"), Input("ex-dl-csv", "n_clicks"), Input("ex-dl-svg", "n_clicks"),

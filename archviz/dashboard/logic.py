@@ -370,7 +370,7 @@ class MeasureJob:
     def _run(self, measure: Any) -> None:
         import time
 
-        start, done = time.monotonic(), 0
+        start, done, noisy = time.monotonic(), 0, []
         try:
             for i, name in enumerate(self.names):
                 if time.monotonic() - start > self.budget_s:
@@ -378,19 +378,24 @@ class MeasureJob:
                                    f"{len(self.names)} models; press again to measure the rest.")
                     return
                 self.status = f"Measuring {name} ({i + 1} of {len(self.names)})…"
-                measure(name)
+                if measure(name) == "noisy":
+                    noisy.append(name)
                 done += 1
-            self.status = f"Measured {done} models in {time.monotonic() - start:.0f} s."
+            self.status = f"Measured {done} models in {time.monotonic() - start:.0f} s." + (
+                f" {len(noisy)} timed on a busy machine were graded noisy and not stored "
+                f"({', '.join(noisy[:6])}{' …' if len(noisy) > 6 else ''}): press again when it is quiet."
+                if noisy else "")
         except Exception as exc:  # shown on the page; the server goes on
             self.status = f"Measurement stopped after {done} models: {type(exc).__name__}: {str(exc)[:200]}"
 
 
-def _measure_one(name: str) -> None:
-    """Measure one history model with the default settings into the shared store (a hit is free)."""
-    from ..service import get_measured_profile
+def _measure_one(name: str) -> str | None:
+    """Measure one history model with the default settings into the shared store (a hit is free);
+    its grade (a noisy run is not stored)."""
+    from ..service import get_measured_profile, measured_grade
 
     with heavy(blocking=True):
-        get_measured_profile(name, store=shared_store())
+        return measured_grade(get_measured_profile(name, store=shared_store()))
 
 
 history_job = MeasureJob(list(HISTORY))
@@ -644,3 +649,76 @@ def placeholder_figure(text: str) -> dict[str, Any]:
     fig = charts.placeholder_figure(text)
     fig["layout"].pop("height", None)
     return fig
+
+
+# ---- memory (issue 23): the profile's memory cards and live-memory chart, and the largest batch ----
+FIT_MEMORY_MAX = 2**50  # 1 PiB: a size past any device is refused, not searched
+FIT_MODES = ("inference", "training")
+
+
+def memory_view(model: Any, size: Any) -> dict[str, Any]:
+    """The Explorer's memory cards and chart for one model (from the same stored profile), or
+    `error` (never an exception)."""
+    (model, size), errors = model_and_size(model, size)
+    if errors:
+        return {"error": " ".join(errors.values())}
+    try:
+        p = load(model, size)
+    except ArchvizError as exc:
+        return {"error": str(exc)}
+    return {"cards": charts.memory_cards(p), "figure": charts.memory_along_execution(p)}
+
+
+def fit_answer(model: Any, size: Any, memory: Any, mode: Any) -> dict[str, Any]:
+    """The largest batch of an Explorer model that fits a memory size (inference, or a training
+    step with SGD in float32), as lines of text; `errors` names a bad field. Inputs are untrusted:
+    the model must be a catalogue name, the size a bounded whole number, the memory a size such as
+    24GiB at most 1 PiB, the mode one of FIT_MODES. One fit runs at a time per (model, size, memory,
+    mode) and its answer is kept."""
+    from ..render.fit import fit_lines
+    from ..training import parse_memory
+
+    (model, size), errors = model_and_size(model, size)
+    if mode not in FIT_MODES:
+        errors["fit-mode"] = f"choose {' or '.join(FIT_MODES)}"
+    text = memory.strip() if isinstance(memory, str) else ""
+    if not text or len(text) > 32:
+        errors["fit-memory"] = "give a memory size such as 24GiB, 16G or 512MiB"
+    else:
+        try:
+            budget = parse_memory(text)
+            if budget > FIT_MEMORY_MAX:
+                errors["fit-memory"] = "at most 1 PiB"
+        except ArchvizError as exc:
+            errors["fit-memory"] = str(exc).replace("--memory ", "memory ")
+    if errors:
+        return {"errors": errors}
+    try:
+        result = _fit_cached(model, size, budget, mode)
+    except ArchvizError as exc:
+        return {"errors": {}, "error": str(exc)}
+    return {"errors": {}, "lines": fit_lines(model, result), "batch": result.batch}
+
+
+@lru_cache(maxsize=256)
+def _fit_cached(model: str, size: int | None, budget: int, mode: str) -> Any:
+    from ..training import StepOptions, fit
+
+    shape = None if not size else [1, 3, int(size), int(size)]
+    with _fit_lock(model, size):
+        return fit(model, budget, shape, StepOptions(train=mode == "training"))
+
+
+@contextmanager
+def _fit_lock(model: str, size: int | None) -> Iterator[None]:
+    """As _miss_lock: the trace budget, one fit per model and size at a time (another request is
+    told so at once), then a heavy slot and the torch lock."""
+    check_trace_budget(model, size)
+    lock = _key_locks.get(("fit", model, size))
+    if not lock.acquire(blocking=False):
+        raise ArchvizError(COMPUTING.format(what=f"the largest batch of {model}"), 1)
+    try:
+        with heavy():
+            yield
+    finally:
+        lock.release()

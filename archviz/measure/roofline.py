@@ -12,11 +12,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ..columns import MEASURED_COLUMNS as MEASURED_KEYS  # noqa: F401 (the keys this module sets)
 from ..errors import ArchvizError
 
 OVERHEAD_FRACTION = 0.10
 TINY_SECONDS = 20e-6
-MEASURED_KEYS = ("latency_ms", "bytes", "intensity", "achieved_flops", "bound")
+ABOVE_TOLERANCE = 0.02  # a layer more than 2% above its roof is above it (timer resolution)
 ITEMSIZE = {"float32": 4, "bfloat16": 2, "float16": 2}
 _RATE = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:e[+-]?\d+)?)\s*([kmgtp]?)\s*(?:flop/?s|flops|b/s|bps|b)?\s*$",
                    re.IGNORECASE)
@@ -65,11 +66,72 @@ def bound(flops: float, nbytes: float | None, latency_ms: float | None,
     return "compute" if flops / nbytes >= peak_flops / peak_bw else "memory"
 
 
+def level_roof(nbytes: float | None, peaks: dict[str, Any]) -> dict[str, Any]:
+    """The memory level whose roof applies to a layer moving `nbytes` (the smallest that holds
+    it); peaks without levels (given by flags, or stored before levels existed) have main memory."""
+    roofs = peaks.get("roofs") or [{"level": "DRAM", "capacity": None, "bytes_per_s": peaks["bytes_per_s"]}]
+    for r in roofs:
+        if r.get("capacity") is None or (nbytes or 0) <= r["capacity"]:
+            return r
+    return roofs[-1]
+
+
+def attainable(row: dict[str, Any], peaks: dict[str, Any]) -> float | None:
+    """The FLOP/s the roof that applies to this measured row allows at its intensity."""
+    if not row.get("intensity"):
+        return None
+    return roof(row["intensity"], peaks["flops"], level_roof(row.get("bytes"), peaks)["bytes_per_s"])
+
+
 def apply(row: dict[str, Any], latency_ms: float | None, nbytes: int | None,
           peaks: dict[str, Any]) -> dict[str, Any]:
     """The row with the measured keys set (a new dict)."""
     flops = float(row.get("flops") or 0)
+    level = level_roof(nbytes, peaks)
     return {**row, "latency_ms": latency_ms, "bytes": nbytes,
             "intensity": intensity(flops, nbytes),
             "achieved_flops": achieved_flops(flops, latency_ms),
-            "bound": bound(flops, nbytes, latency_ms, peaks["flops"], peaks["bytes_per_s"])}
+            "bound": bound(flops, nbytes, latency_ms, peaks["flops"], level["bytes_per_s"]),
+            "roof": level["level"] if nbytes else None}
+
+
+def above_roof(rows: list[dict[str, Any]], peaks: dict[str, Any],
+               tolerance: float = ABOVE_TOLERANCE) -> list[dict[str, Any]]:
+    """Leaf rows that reach more than their roof allows: [{'layer', 'roof' (the level, or
+    'compute'), 'achieved', 'attainable', 'intensity'}], worst first."""
+    found = []
+    for r in rows:
+        if not r.get("leaf") or not r.get("achieved_flops"):
+            continue
+        top = attainable(r, peaks)
+        if top and r["achieved_flops"] > top * (1 + tolerance):
+            level = level_roof(r.get("bytes"), peaks)
+            which = "compute" if r["intensity"] * level["bytes_per_s"] >= peaks["flops"] else level["level"]
+            found.append({"layer": r["name"], "roof": which, "achieved": r["achieved_flops"],
+                          "attainable": top, "intensity": r["intensity"]})
+    return sorted(found, key=lambda a: -a["achieved"] / a["attainable"])
+
+
+def raised(peaks: dict[str, Any], above: list[dict[str, Any]]) -> dict[str, Any]:
+    """Peaks with each roof still under a layer raised to that layer, and a note per raise in
+    `raised` ('L3 bandwidth raised from 206 to 231 GB/s by layer1.0.relu'). The caller has already
+    measured the peaks again."""
+    out = {**peaks, "roofs": [dict(r) for r in peaks.get("roofs") or []], "raised": list(peaks.get("raised", []))}
+    if not out["roofs"]:
+        out["roofs"] = [{"level": "DRAM", "capacity": None, "bytes_per_s": peaks["bytes_per_s"]}]
+    for a in above:
+        if a["roof"] == "compute":
+            if a["achieved"] > out["flops"]:
+                out["raised"].append({"roof": "compute", "from": out["flops"], "to": a["achieved"], "layer": a["layer"]})
+                out["flops"] = a["achieved"]
+            continue
+        need = a["achieved"] / a["intensity"]
+        for i, r in enumerate(out["roofs"]):
+            if r["level"] == a["roof"] and need > r["bytes_per_s"]:
+                out["raised"].append({"roof": r["level"], "from": r["bytes_per_s"], "to": need, "layer": a["layer"]})
+                for smaller in out["roofs"][:i + 1]:  # the levels below stay at least as high
+                    smaller["bytes_per_s"] = max(smaller["bytes_per_s"], need)
+    out["bytes_per_s"] = out["roofs"][-1]["bytes_per_s"]
+    out["raised"] = out["raised"][-16:]
+    return out
+

@@ -12,8 +12,9 @@ range's duration is its wall time, which covers every aten operator run inside i
 dispatch between them; on CUDA it is the device time of the kernels launched inside it.
 
 The whole-model time is measured separately, without the profiler and with the original forwards:
-`warmup` runs, then `repeat` timed runs (median and 10th/90th percentiles), so it is the time a
-user of the model sees. On CUDA a CUDA graph of the forward is also captured and replayed: eager
+`warmup` runs, then at least `repeat` timed runs, more until the median's 95% interval is within
++-5% or the time cap runs out (noise.repeat_until_settled), so it is the time a user of the model
+sees, with the median, IQR and interval that say how far to trust it. On CUDA a CUDA graph of the forward is also captured and replayed: eager
 minus graph is the launch gap. The difference between the whole-model time and the sum of the leaf
 times (gap) is reported: Python glue in container forwards, functional ops outside any leaf, and
 the profiler's own overhead inside the ranges."""
@@ -28,19 +29,10 @@ import time
 from bisect import bisect_right
 from typing import Any, Iterator
 
+from .noise import percentile, repeat_until_settled, summarise
+
 PREFIX = "archviz::"
 ITERATION = "archviz::iteration"
-
-
-def percentile(values: list[float], q: float) -> float:
-    """Linear-interpolated percentile, q in [0, 100]."""
-    s = sorted(values)
-    if len(s) == 1:
-        return s[0]
-    pos = (len(s) - 1) * q / 100
-    lo = int(pos)
-    hi = min(lo + 1, len(s) - 1)
-    return s[lo] + (s[hi] - s[lo]) * (pos - lo)
 
 
 def _tensor_elems(obj: Any) -> int:
@@ -118,9 +110,9 @@ def _sync(device: str):
 
 
 def layer_times(model: Any, x: Any, leaves: dict[str, Any], repeat: int, warmup: int,
-                device: str) -> tuple[dict[str, float], dict[str, list[int]]]:
-    """({leaf name: median ms}, {leaf name: [input elems, output elems]}) by the attribution in this
-    module's docstring. Leaves never called get 0.0 ms."""
+                device: str) -> tuple[dict[str, float], dict[str, list[int]], list[float]]:
+    """({leaf name: median ms}, {leaf name: [input elems, output elems]}, [the leaves' summed ms in
+    each iteration]) by the attribution in this module's docstring. Leaves never called get 0.0 ms."""
     import torch
 
     sync = _sync(device)
@@ -141,12 +133,28 @@ def layer_times(model: Any, x: Any, leaves: dict[str, Any], repeat: int, warmup:
                 with torch.profiler.record_function(ITERATION):
                     model(x)
                     sync()
-    return attribute(list(prof.events()), list(leaves), device), patched.elems
+    per_iter = per_iteration(list(prof.events()), list(leaves), device)
+    return medians(per_iter), patched.elems, iteration_sums(per_iter)
 
 
 def attribute(events: list[Any], leaves: list[str], device: str) -> dict[str, float]:
-    """{leaf name: median ms} from profiler events (anything with `name` and `time_range.start/end`
-    in microseconds; on CUDA `device_time_total` or `cuda_time_total`): the attribution of this
+    """{leaf name: median ms} from profiler events (see `per_iteration`)."""
+    return medians(per_iteration(events, leaves, device))
+
+
+def medians(per_iter: dict[str, list[float]]) -> dict[str, float]:
+    return {n: statistics.median(v) if v else 0.0 for n, v in per_iter.items()}
+
+
+def iteration_sums(per_iter: dict[str, list[float]]) -> list[float]:
+    """The leaves' total ms in each iteration: the samples the layer sum's spread is read from."""
+    columns = list(per_iter.values())
+    return [sum(col[k] for col in columns) for k in range(len(columns[0]))] if columns else []
+
+
+def per_iteration(events: list[Any], leaves: list[str], device: str) -> dict[str, list[float]]:
+    """{leaf name: [ms in each iteration]} from profiler events (anything with `name` and
+    `time_range.start/end` in microseconds; on CUDA `device_time_total` or `cuda_time_total`): the attribution of this
     module's docstring, apart from any device so that a test can hand it made-up events. The
     first iteration is dropped (profiler start-up); a range that ends after its iteration does is
     not counted; leaves never called get 0.0 ms."""
@@ -166,29 +174,34 @@ def attribute(events: list[Any], leaves: list[str], device: str) -> dict[str, fl
         else:
             us = e.time_range.end - e.time_range.start
         per_iter[name][k] += us / 1e3
-    return {n: statistics.median(v) if v else 0.0 for n, v in per_iter.items()}
+    return per_iter
 
 
-def whole_times(model: Any, x: Any, repeat: int, warmup: int, device: str) -> dict[str, Any]:
-    """Eager median and [p10, p90] in ms, without the profiler; on CUDA the CUDA-graph replay
-    median too (None where capture fails or on the CPU)."""
+def whole_times(model: Any, x: Any, repeat: int, warmup: int, device: str,
+                cap_seconds: float = 10.0) -> dict[str, Any]:
+    """Eager median, [p10, p90] and the noise summary (noise.Stats) in ms, without the profiler,
+    from at least `repeat` runs and more until settled or `cap_seconds`; on CUDA the CUDA-graph
+    replay median too (None where capture fails or on the CPU)."""
     import torch
 
     sync = _sync(device)
-    times = []
+
+    def one() -> float:
+        t0 = time.perf_counter()
+        model(x)
+        sync()
+        return (time.perf_counter() - t0) * 1e3
+
     with torch.no_grad():
         for _ in range(warmup):
             model(x)
         sync()
-        for _ in range(repeat):
-            t0 = time.perf_counter()
-            model(x)
-            sync()
-            times.append((time.perf_counter() - t0) * 1e3)
-    eager = statistics.median(times)
+        times = repeat_until_settled(one, repeat, cap_seconds)
+    stats = summarise(times)
     graph = cuda_graph_ms(model, x, repeat) if device == "cuda" else None
-    return {"eager_ms": eager, "eager_spread_ms": [percentile(times, 10), percentile(times, 90)],
-            "graph_ms": graph, "launch_gap_ms": None if graph is None else eager - graph}
+    return {"eager_ms": stats.median, "eager_spread_ms": [percentile(times, 10), percentile(times, 90)],
+            "eager": stats.to_dict(), "graph_ms": graph,
+            "launch_gap_ms": None if graph is None else stats.median - graph}
 
 
 def cuda_graph_ms(model: Any, x: Any, repeat: int) -> float | None:

@@ -153,12 +153,15 @@ def profile_module(model: Any, input_shape: list[int], name: str = "model",
                    backend: CountingBackend | None = None,
                    inputs: tuple[Any, ...] | None = None,
                    progress: Callable[[str], None] | None = None,
-                   layout: str | None = None, trace: Trace | None = None) -> Profile:
+                   layout: str | None = None, trace: Trace | None = None,
+                   train: Any = None) -> Profile:
     """Profile an already built nn.Module, in the mode it is in (the API and the lessons call it
     with the module in eval mode); `inputs` are example tensors, else zeros of `input_shape`.
     `progress`, when given, is called with each stage's name ("tracing", "analysing"). `layout`
     (NCHW, NCL, NLC, NC, ...) says which input dimensions are spatial; default from the rank.
-    `trace`: the model's trace already made (on the meta device, see shapes_only)."""
+    `trace`: the model's trace already made (on the meta device, see shapes_only). Memory is
+    metered on the meta device (archviz.training): inference always, a training step when `train`
+    (a training.StepOptions) is given."""
     from ..build import rank_layout
 
     layout = layout or rank_layout(len(input_shape))
@@ -177,18 +180,40 @@ def profile_module(model: Any, input_shape: list[int], name: str = "model",
     if trace.uncounted:
         notes.append("Uncounted operators (no handler, 0 MACs): "
                      + ", ".join(f"{k} x{v}" for k, v in sorted(trace.uncounted.items())))
+    report("metering memory")
+    memory = metered_memory(model, input_shape, inputs, train)
     return Profile(
-        model=name, input_shape=list(input_shape), totals=totals, layers=asm.layers(),
+        model=name, input_shape=list(input_shape), totals=totals,
+        layers=with_memory(asm.layers(), memory.rows),
         blocks=asm.block_rows(), graph=asm.graph_nodes(), uncounted_ops=dict(trace.uncounted),
         conventions=dict(CONVENTIONS), versions={**versions(), "backend": trace.backend},
-        catalog=catalog, notes=notes, model_class=type(model).__name__, layout=layout,
+        catalog=catalog, notes=notes + memory.notes, model_class=type(model).__name__, layout=layout,
+        memory=memory.memory, training=memory.training,
     )
+
+
+def metered_memory(model: Any, input_shape: list[int], inputs: tuple[Any, ...] | None, train: Any) -> Any:
+    """The model's memory sections (archviz.training.memory_sections), metered on the meta device."""
+    from ..training import memory_sections
+
+    return memory_sections(model, input_shape, inputs, train)
+
+
+def with_memory(rows: list[dict[str, Any]], values: dict[str, dict[str, int]]) -> list[dict[str, Any]]:
+    """Layer rows with their memory keys (MEMORY_COLUMNS always, None where not metered; the
+    training keys where a training step ran)."""
+    from ..columns import MEMORY_COLUMNS
+
+    for row in rows:
+        row.update({k: None for k in MEMORY_COLUMNS})
+        row.update(values.get(row["name"], {}))
+    return rows
 
 
 def profile(model: str | ModelSpec, input_shape: list[int] | str | None = None,
             backend: CountingBackend | None = None,
             progress: Callable[[str], None] | None = None,
-            layout: str | None = None) -> Profile:
+            layout: str | None = None, train: Any = None) -> Profile:
     """Profile a catalogue name, `package.module:factory` or `file.py:factory`. `progress`, when
     given, is called with each stage's name: "building", "tracing", "analysing". `input_shape` is
     read with `layout` (NCHW, NCL, NLC, CHW; default from its count, see build.resolve_input).
@@ -207,7 +232,7 @@ def profile(model: str | ModelSpec, input_shape: list[int] | str | None = None,
     with gc_paused():
         module, trace = build_and_trace(spec, input_shape, backend, report)
         return profile_module(module, input_shape, spec.spec, info, backend, progress=progress,
-                              layout=layout, trace=trace)
+                              layout=layout, trace=trace, train=train)
 
 
 @contextlib.contextmanager

@@ -691,8 +691,9 @@ def accuracy_vs_compute(profiles: list[Profile], metric: str = "macs", log: bool
 # A measured Profile carries `measurement` (device, dtype, batch, threads, peaks, totals) and each
 # layer row `latency_ms`, `bytes`, `intensity` (FLOP/byte), `achieved_flops` (FLOP/s) and `bound`.
 NOT_MEASURED = "not measured: run archviz profile {model} --measure"
-PEAK_SOURCES = {"microbenchmark": "peaks measured by a microbenchmark", "flag": "peaks given on the command line",
-                "microbenchmark, raised to the fastest layer":
+PEAK_SOURCES = {"microbenchmark": "peaks measured by a microbenchmark (best of 5 runs)",
+                "flag": "peaks given on the command line",
+                "microbenchmark, raised to the fastest layer":  # stored by archviz before measure method 2
                     "peaks measured by a microbenchmark, compute peak raised to the fastest layer"}
 
 
@@ -700,6 +701,17 @@ def peak_source(peaks: dict[str, Any]) -> str:
     """Where the peaks came from, as a phrase for titles and captions."""
     source = peaks.get("source")
     return PEAK_SOURCES.get(source, f"peaks: {source}" if source else "peaks of unknown source")
+
+
+def quality_phrase(m: dict[str, Any]) -> str:
+    """'good, median ±4.4%' or '<b>NOISY</b> (not stored)': the measurement's grade for a title."""
+    q = m.get("quality") if isinstance(m.get("quality"), dict) else None
+    if q is None:
+        return "not graded"
+    if q.get("grade") == "noisy":
+        return "<b style='color:#b45309'>NOISY: timed on a busy machine, not stored</b>"
+    ci = ((m.get("total") or {}).get("eager") or {}).get("ci_pct")
+    return f"{shown(str(q.get('grade')))}{'' if ci is None else f', median ±{ci:.1f}%'}"
 
 
 def measurement_of(profile: Profile) -> dict[str, Any] | None:
@@ -738,14 +750,101 @@ def placeholder_figure(text: str, height: int = 200) -> dict[str, Any]:
                          "font": {"size": 14, "color": "#6b7280"}}]}}
 
 
-def roof_at(intensity: float, peaks: dict[str, Any]) -> float:
-    """The roofline's attainable FLOP/s at an intensity: min(peak FLOP/s, bandwidth × intensity)."""
-    return min(peaks["flops"], peaks["bytes_per_s"] * intensity)
+def roof_at(intensity: float, peaks: dict[str, Any], bandwidth: float | None = None) -> float:
+    """The roofline's attainable FLOP/s at an intensity: min(peak FLOP/s, bandwidth × intensity),
+    with main memory's bandwidth unless a level's is given."""
+    return min(peaks["flops"], (bandwidth or peaks["bytes_per_s"]) * intensity)
 
 
-def ridge_of(peaks: dict[str, Any]) -> float:
-    """The intensity where the memory roof meets the compute roof: peak FLOP/s / bandwidth."""
-    return peaks["flops"] / peaks["bytes_per_s"]
+def ridge_of(peaks: dict[str, Any], bandwidth: float | None = None) -> float:
+    """The intensity where a memory roof meets the compute roof: peak FLOP/s / bandwidth."""
+    return peaks["flops"] / (bandwidth or peaks["bytes_per_s"])
+
+
+def memory_roofs(peaks: dict[str, Any]) -> list[dict[str, Any]]:
+    """The bandwidth roofs, smallest level first (one, main memory's, for peaks without levels)."""
+    return peaks.get("roofs") or [{"level": "DRAM", "capacity": None, "bytes_per_s": peaks["bytes_per_s"]}]
+
+
+def row_bandwidth(row: dict[str, Any], peaks: dict[str, Any]) -> float:
+    """The bandwidth of the level whose roof applies to a measured row (its `roof` column)."""
+    roofs = memory_roofs(peaks)
+    return next((r["bytes_per_s"] for r in roofs if r["level"] == row.get("roof")), roofs[-1]["bytes_per_s"])
+
+
+def merged_roofs(roofs: list[dict[str, Any]]) -> list[tuple[list[str], float]]:
+    """Levels with the same bandwidth roof drawn as one line: [(['L1', 'L2'], 3.1e11), ...]."""
+    out: list[tuple[list[str], float]] = []
+    for r in roofs:
+        if out and math.isclose(out[-1][1], r["bytes_per_s"], rel_tol=1e-9):
+            out[-1][0].append(r["level"])
+        else:
+            out.append(([r["level"]], r["bytes_per_s"]))
+    return out
+
+
+CLOSE_ROOFS = 1.6  # roofs nearer than this factor are labelled together (their lines run close)
+
+
+def roof_labels(merged: list[tuple[list[str], float]]) -> list[str]:
+    """One label per group of close roofs, on the highest of the group ('L1/L2 309 GB/s · L3 243
+    GB/s', the unit once when the group shares it), so labels never sit on a neighbouring line; ''
+    for the others."""
+    out = [""] * len(merged)
+    head = 0
+    for i in range(1, len(merged) + 1):
+        if i == len(merged) or merged[head][1] / merged[i][1] > CLOSE_ROOFS:
+            out[head] = _group_label(merged[head:i])
+            head = i
+    return out
+
+
+def _group_label(group: list[tuple[list[str], float]]) -> str:
+    """'L1/L2 309 · L3 243 GB/s': each level and its bandwidth, a shared unit written once."""
+    unit = si(group[-1][1], "B/s").split()[-1]
+    parts = []
+    for k, (levels, bw) in enumerate(group):
+        text = si(bw, "B/s")
+        if k < len(group) - 1 and text.endswith(" " + unit):
+            text = text[:-len(unit) - 1]
+        parts.append(f"{shown('/'.join(levels))} {text}")
+    return " · ".join(parts)
+
+
+ROOF_GREYS = ("#9ca3af", "#6b7280", "#4b5563", "#374151", "#1f2937", "#111827")
+
+
+def roof_traces(peaks: dict[str, Any], lo: float, hi: float) -> list[dict[str, Any]]:
+    """Every roof as a line: one slanted memory roof per level, up to its ridge (lightest for the
+    smallest level), the compute roof of the measured dtype from the lowest ridge on, and on a GPU
+    the other compute roofs (tensor-core or FP32) dotted."""
+    top = peaks["flops"]
+    roofs = memory_roofs(peaks)
+    out = []
+    greys = ROOF_GREYS[-len(roofs):] if len(roofs) <= len(ROOF_GREYS) else ROOF_GREYS
+    merged = merged_roofs(roofs)
+    labels = roof_labels(merged)
+    for i, (levels, bw) in enumerate(merged):
+        ridge = top / bw
+        last = i == len(merged) - 1
+        at = lo * (ridge / lo) ** 0.75  # a label, where it has one, ends above this point
+        out.append({"type": "scatter", "mode": "lines+text", "x": [lo, at, ridge], "y": [bw * lo, bw * at, top],
+                    "hoverinfo": "skip", "name": f"{shown(', '.join(levels))} roof: {si(bw, 'B/s')}",
+                    "text": ["", labels[i], ""], "textposition": "top left",
+                    "textfont": {"size": 10, "color": "#374151"},
+                    "line": {"color": greys[min(i, len(greys) - 1)], "width": 2 if last else 1.5,
+                             "dash": "dash" if last else "dot"}})
+    first_ridge = min(top / r["bytes_per_s"] for r in roofs)
+    out.append({"type": "scatter", "mode": "lines", "x": [first_ridge, hi], "y": [top, top], "hoverinfo": "skip",
+                "name": f"compute roof: {si(top, 'FLOP/s')}", "line": {"color": "#374151", "width": 2}})
+    for c in peaks.get("compute") or []:
+        if c.get("applies", True):
+            continue
+        out.append({"type": "scatter", "mode": "lines", "x": [c["flops"] / roofs[-1]["bytes_per_s"], hi],
+                    "y": [c["flops"], c["flops"]], "hoverinfo": "skip",
+                    "name": f"{shown(c['name'])}: {si(c['flops'], 'FLOP/s')}",
+                    "line": {"color": "#9ca3af", "width": 1.5, "dash": "dashdot"}})
+    return out
 
 
 def measured_leaves(profile: Profile) -> list[dict[str, Any]]:
@@ -760,9 +859,10 @@ def layer_group(profile: Profile, row: dict[str, Any]) -> str:
 
 
 def roofline(profiles: list[Profile]) -> dict[str, Any]:
-    """The roofline of one measured model, log-log: x = arithmetic intensity (FLOP per byte moved),
-    y = achieved FLOP/s; the memory roof (bandwidth × intensity, up to the ridge) and the compute roof
-    (peak FLOP/s); one point per measured leaf layer, coloured by its block's kind (its type outside
+    """The hierarchical roofline of one measured model, log-log: x = arithmetic intensity (FLOP per
+    byte moved), y = achieved FLOP/s; a memory roof per level (bandwidth × intensity, up to its
+    ridge; L1, L2, L3 and DRAM, or a GPU's L2 and HBM) and the compute roof (peak FLOP/s); each
+    layer belongs under the roof of the level its bytes fit (its `roof` column); one point per measured leaf layer, coloured by its block's kind (its type outside
     blocks), area ~ its share of the layers' latency; customdata = the layer name (click-to-highlight).
     Layers with no counted FLOPs or bytes have no place on log axes: a note counts them.
     Only the first profile is drawn; an unmeasured one gives a figure that says so."""
@@ -788,19 +888,19 @@ def roofline(profiles: list[Profile]) -> dict[str, Any]:
             "hovertext": [shown(r["name"]) for r in rs],
             "text": [f"{shown(r['type'])} · {r['latency_ms']:.3g} ms ({100 * r['latency_ms'] / total_ms:.1f}% of layer time)"
                      f"<br>intensity {r['intensity']:.3g} FLOP/B · {si(r['achieved_flops'], 'FLOP/s')}"
-                     f"<br>{100 * r['achieved_flops'] / roof_at(r['intensity'], peaks):.1f}% of roof"
+                     f"<br>{100 * r['achieved_flops'] / roof_at(r['intensity'], peaks, row_bandwidth(r, peaks)):.1f}% "
+                     f"of the {shown(str(r.get('roof') or 'DRAM'))} roof"
                      f"{' · ' + r['bound'] + '-bound' if r.get('bound') else ''}" for r in rs],
             "marker": {"color": PALETTE[i % len(PALETTE)], "opacity": 0.75, "line": {"width": 0.5, "color": "#fff"},
                        "size": [round(5 + 45 * math.sqrt(r["latency_ms"] / total_ms), 2) for r in rs]},
             "hovertemplate": "<b>%{hovertext}</b><br>%{text}<extra>%{fullData.name}</extra>"})
-    ridge = ridge_of(peaks)
-    xs = [r["intensity"] for r in drawn] or [ridge]
-    lo, hi = min(min(xs), ridge) / 3, max(max(xs), ridge) * 3
-    bw, top = peaks["bytes_per_s"], peaks["flops"]
-    data.append({"type": "scatter", "mode": "lines", "x": [lo, ridge], "y": [bw * lo, top], "hoverinfo": "skip",
-                 "name": f"memory roof: {si(bw, 'B/s')}", "line": {"color": "#374151", "width": 2, "dash": "dash"}})
-    data.append({"type": "scatter", "mode": "lines", "x": [ridge, hi], "y": [top, top], "hoverinfo": "skip",
-                 "name": f"compute roof: {si(top, 'FLOP/s')}", "line": {"color": "#374151", "width": 2}})
+    roofs = memory_roofs(peaks)
+    ridges = [ridge_of(peaks, r["bytes_per_s"]) for r in roofs]
+    xs = [r["intensity"] for r in drawn] or ridges
+    lo, hi = min(min(xs), *ridges) / 3, max(max(xs), *ridges) * 3
+    bw, top = roofs[-1]["bytes_per_s"], peaks["flops"]
+    ridge = ridges[-1]
+    data += roof_traces(peaks, lo, hi)
     left_out = [r for r in rows if r not in drawn]
     notes = [{"x": math.log10(ridge), "y": math.log10(top), "xref": "x", "yref": "y",  # log axes: log10
               "text": f"ridge {ridge:.3g} FLOP/B",
@@ -812,17 +912,66 @@ def roofline(profiles: list[Profile]) -> dict[str, Any]:
                       "text": f"not drawn: {len(left_out)} layer{'s' if len(left_out) > 1 else ''} with no counted FLOPs or bytes "
                               f"({ms:.3g} ms, {100 * ms / total_ms:.1f}% of layer time)"})
     ys = [r["achieved_flops"] for r in drawn] + [bw * lo]
+    for note in peaks.get("raised") or []:
+        notes.append({"x": 1, "y": 1.0, "xref": "paper", "yref": "paper", "xanchor": "right", "yanchor": "bottom",
+                      "showarrow": False, "font": {"size": 10, "color": "#b45309"},
+                      "text": f"{shown(str(note['roof']))} roof raised to layer {shown(str(note['layer']))} "
+                              "after the peaks were measured twice"})
     layout = base_layout(
         f"Roofline: {chart_label(p)} · {shown(measured_setting(m))}<br><span style='font-size:11px;color:#6b7280'>"
-        f"{peak_source(peaks)} · colour: block kind (layer type "
-        "outside blocks) · dot area: share of latency</span>",
+        f"{quality_phrase(m)} · {peak_source(peaks)}<br>each layer under the roof of the smallest memory level "
+        "its bytes fit · colour: block kind · dot area: share of latency</span>",
         xaxis={"title": {"text": "arithmetic intensity, FLOP per byte moved"}, "type": "log",
                "range": [math.log10(lo), math.log10(hi)], "dtick": 1, "tickformat": "~g"},
         yaxis={"title": {"text": "achieved FLOP/s"}, "type": "log", "dtick": 1, "tickformat": "~s",
                "range": [math.log10(min(ys) / 2), math.log10(top * 2.5)]},
         annotations=notes, height=560,
         legend={"orientation": "h", "yref": "container", "y": 0.01, "yanchor": "bottom", "itemsizing": "constant"})
-    layout["margin"] = {**layout["margin"], "t": 80, "b": 130}
+    layout["margin"] = {**layout["margin"], "t": 95, "b": 130}
+    return {"data": data, "layout": layout}
+
+
+def throughput(profile: Profile) -> dict[str, Any]:
+    """Latency and samples/s against batch size (`measurement['throughput']`), two panels sharing a
+    log2 batch axis: the median step time with its 95% interval as error bars, and the samples per
+    second it gives (batch / median). A point graded noisy is drawn hollow, and a note says so."""
+    m = measurement_of(profile) or {}
+    points = [p for p in m.get("throughput") or [] if p.get("latency_ms")]
+    if not points:
+        return placeholder_figure("no throughput measured: run archviz report MODEL --measure --batch 1,8,32,64")
+    batches = [p["batch"] for p in points]
+    lat = [p["latency_ms"] for p in points]
+    ci = [p["eager"].get("ci") or [x, x] for p, x in zip(points, lat)]
+    noisy = [p["grade"] == "noisy" for p in points]
+    colour = PALETTE[0]
+    symbols = ["circle-open" if n else "circle" for n in noisy]
+    grades = [p["grade"] for p in points]
+    data = [
+        {"type": "scatter", "mode": "lines+markers", "x": batches, "y": lat, "name": "step time",
+         "marker": {"symbol": symbols, "size": 9, "color": colour}, "line": {"color": colour},
+         "error_y": {"type": "data", "symmetric": False, "array": [hi - x for (_, hi), x in zip(ci, lat)],
+                     "arrayminus": [x - lo for (lo, _), x in zip(ci, lat)], "color": "#6b7280"},
+         "customdata": grades,
+         "hovertemplate": "batch %{x}: %{y:.3g} ms per step (median; bars: 95% interval) · %{customdata}<extra></extra>"},
+        {"type": "scatter", "mode": "lines+markers", "x": batches, "y": [p["samples_per_s"] for p in points],
+         "name": "samples/s", "xaxis": "x2", "yaxis": "y2", "customdata": grades,
+         "marker": {"symbol": symbols, "size": 9, "color": PALETTE[1]}, "line": {"color": PALETTE[1]},
+         "hovertemplate": "batch %{x}: %{y:.4g} samples/s · %{customdata}<extra></extra>"},
+    ]
+    axis = {"type": "log", "tickvals": batches, "ticktext": [str(b) for b in batches],
+            "title": {"text": "batch size"}}
+    threads = m.get("threads")
+    setting = f"{m.get('device', '?')}, {m.get('dtype', '?')}, {threads} thread{'' if threads == 1 else 's'}"
+    note = (f"<br><span style='font-size:11px;color:#b45309'>hollow: timed on a busy machine (noisy), "
+            f"{sum(noisy)} of {len(points)} batches</span>") if any(noisy) else ""
+    layout = base_layout(f"Throughput against batch size: {chart_label(profile)} · {shown(setting)}{note}",
+                         xaxis={**axis, "domain": [0, 0.45]}, xaxis2={**axis, "domain": [0.55, 1], "anchor": "y2"},
+                         yaxis={"title": {"text": "ms per step"}, "rangemode": "tozero", "automargin": True},
+                         yaxis2={"title": {"text": "samples per second"}, "anchor": "x2", "rangemode": "tozero",
+                                 "automargin": True},
+                         height=400, showlegend=False)
+    if note:
+        layout["margin"] = {**layout["margin"], "t": 90}
     return {"data": data, "layout": layout}
 
 
@@ -893,3 +1042,114 @@ def counted_vs_measured(profiles: list[Profile]) -> dict[str, Any]:
                         (f"% of the {peak} peak", 0.855))]]
     layout["margin"] = {**layout["margin"], "b": 110, "t": max(layout["margin"].get("t", 60), 90)}
     return {"data": data, "layout": layout}
+
+
+# ---- memory along execution (issue 23: archviz.training) ------------------------------------------
+# Every profile carries `memory` (inference on the meta device: weights, peak activations and a
+# timeline of the activation bytes live after each leaf layer, in execution order); a --train profile
+# also `training` with the same timeline for the training forward (activations kept for backward).
+MIB = 2**20
+
+
+def memory_bands(profile: Profile, names: list[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Shaded bands over the runs of consecutive leaves in one top-level block (transitions tinted
+    orange), labelled above the plot where the label fits: memory that grows inside a band is what
+    that block keeps alive (DenseNet's concatenated features)."""
+    rows = {r["name"]: r for r in profile.layers}
+    kinds = {b["name"]: b.get("kind") for b in profile.blocks}
+    runs: list[list[Any]] = []  # [block, first index, last index]
+    for i, name in enumerate(names):
+        block = (rows.get(name) or {}).get("block")
+        if runs and runs[-1][0] == block:
+            runs[-1][2] = i
+        else:
+            runs.append([block, i, i])
+    shapes, notes, right, k = [], [], -1e9, 0
+    px = 560 / max(len(names), 1)  # a narrow plot: labels that fit here fit everywhere
+    for block, first, last in runs:
+        if block is None:
+            continue
+        transition = kinds.get(block) == "transition"
+        fill = "rgba(255,152,0,0.16)" if transition else ("rgba(31,58,96,0.07)" if k % 2 == 0 else "rgba(31,58,96,0.02)")
+        k += 0 if transition else 1
+        x0, x1 = first + 0.5, last + 1.5
+        shapes.append({"type": "rect", "xref": "x", "yref": "paper", "x0": x0, "x1": x1, "y0": 0, "y1": 1,
+                       "fillcolor": fill, "line": {"width": 0}, "layer": "below"})
+        label = shown(block.rsplit(".", 1)[-1] if not block.rsplit(".", 1)[-1].isdigit() else block)
+        half = (len(label) * 6.0 / 2 + 4) / px
+        mid = (x0 + x1) / 2
+        if mid - half >= right:
+            right = mid + half
+            notes.append({"x": mid, "y": 1.0, "xref": "x", "yref": "paper", "text": label, "showarrow": False,
+                          "yanchor": "bottom", "font": {"size": 10, "color": "#b45309" if transition else "#4b5563"}})
+    return shapes, notes
+
+
+def memory_along_execution(profile: Profile) -> dict[str, Any]:
+    """Live activation bytes after each leaf layer in execution order (MiB): inference (no_grad: a
+    layer's input is freed once nothing needs it) and, with --train, the training forward (what
+    backward needs stays). Weights are constant and not drawn (the cards give them). Bands: the
+    top-level blocks."""
+    mem = profile.memory if isinstance(profile.memory, dict) else None
+    if not mem or not mem.get("timeline"):
+        return placeholder_figure("No memory timeline: the model did not run on the meta device "
+                                  "(see the notes), or the profile was stored before archviz metered memory")
+    names = [n for n, _ in mem["timeline"]]
+    tr = profile.training if isinstance(profile.training, dict) else None
+    two = bool(tr and tr.get("timeline") and [n for n, _ in tr["timeline"]] == names)
+    series = [(f"inference, no_grad (batch {mem.get('batch')}, {mem.get('dtype')})", mem["timeline"], "#1f3a60", "y")]
+    if two:
+        series.append((f"training forward (batch {tr.get('batch')}, {tr.get('optimizer')}): what backward needs stays",
+                       tr["timeline"], "#c2410c", "y2"))
+    data = []
+    for label, points, colour, axis in series:
+        data.append({"type": "scatter", "mode": "lines", "name": label, "x": list(range(1, len(points) + 1)),
+                     "y": [b / MIB for _, b in points], "customdata": [n for n, _ in points],
+                     "hovertext": [shown(n) for n, _ in points], "yaxis": axis,
+                     "line": {"color": colour, "width": 2, "shape": "hv"},
+                     "hovertemplate": "<b>%{hovertext}</b><br>%{y:.2f} MiB live after it<extra>%{fullData.name}</extra>"})
+    shapes, notes = memory_bands(profile, names)
+    peak = mem.get("activation_peak_bytes") or 0
+    title = (f"Live memory along execution: {chart_label(profile)}<br><span style='font-size:11px;color:#6b7280'>"
+             f"inference peak {peak / MIB:.1f} MiB · weights {mem.get('weights_bytes', 0) / MIB:.1f} MiB "
+             "not drawn · bands: blocks</span>")
+    axis = {"rangemode": "tozero", "automargin": True}
+    layout = base_layout(title, xaxis={"title": {"text": "leaf layers in execution order"}, "rangemode": "tozero",
+                                       "anchor": "y2" if two else "y"},
+                         yaxis={**axis, "title": {"text": "inference, MiB" if two else "live activations, MiB"},
+                                "domain": [0.56, 1] if two else [0, 1]},
+                         shapes=shapes, annotations=notes, height=560 if two else 420,
+                         legend={"orientation": "h", "yref": "container", "y": 0.01, "yanchor": "bottom"})
+    if two:
+        layout["yaxis2"] = {**axis, "title": {"text": "training, MiB"}, "domain": [0, 0.44]}
+    layout["margin"] = {**layout["margin"], "t": 96, "b": 100}
+    return {"data": data, "layout": layout}
+
+
+def memory_cards(profile: Profile) -> list[tuple[str, str, str]]:
+    """(label, value, note) cards: weights, peak activations, and with --train the step's peak and
+    its split, trainable and frozen parameters."""
+    def mib(n: Any) -> str:
+        return "-" if n is None else (f"{n / 2**30:.2f} GiB" if n >= 2**30 else f"{n / MIB:.1f} MiB")
+
+    mem = profile.memory if isinstance(profile.memory, dict) else None
+    cards = []
+    if mem:
+        cards += [("Weights", mib(mem.get("weights_bytes")), f"parameters + buffers, {mem.get('dtype')}"),
+                  ("Peak activations", mib(mem.get("activation_peak_bytes")),
+                   f"inference, batch {mem.get('batch')} (input included)"),
+                  ("Inference peak", mib(mem.get("peak_bytes")), "weights + peak activations")]
+    tr = profile.training if isinstance(profile.training, dict) else None
+    if tr:
+        split = tr.get("at_peak") or {}
+        dtype = f"amp {tr.get('compute_dtype')}" if tr.get("amp") else tr.get("dtype")
+        cards += [("Training-step peak", mib(tr.get("peak_bytes")),
+                   f"{tr.get('optimizer')}, {dtype}, batch {tr.get('batch')}, in {tr.get('peak_phase')}"),
+                  ("Activations at the peak", mib(split.get("activations")),
+                   f"+ weights {mib(split.get('weights'))} + grads {mib(split.get('grads'))} + "
+                   f"optimizer {mib(split.get('optimizer'))}"),
+                  ("Saved for backward", mib(tr.get("saved_bytes")), "each storage once, weights excluded"),
+                  ("Trainable / frozen", f"{tr.get('trainable_params', 0):,}", f"frozen {tr.get('frozen_params', 0):,}"),
+                  ("Training FLOPs", f"{(tr.get('fwd_flops', 0) + tr.get('bwd_flops', 0)) / 1e9:.3g} G",
+                   f"forward {tr.get('fwd_flops', 0) / 1e9:.3g} G + backward {tr.get('bwd_flops', 0) / 1e9:.3g} G")]
+    return cards

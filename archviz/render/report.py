@@ -16,7 +16,7 @@ from .graph import Graph
 from .graph.widget import css as graph_css, page_data, scripts as graph_scripts, static_svg
 from .numbers import grouped, human, layer_cell, printable, shape
 from .summary import field_brief, headline
-from .table import to_csv
+from .table import quality_lines, raised_text, spread_text, to_csv
 
 if TYPE_CHECKING:  # annotations only: the record never depends on its faces at import
     from ..record import Profile
@@ -152,8 +152,7 @@ def measured_context(p: Profile, i: int) -> dict[str, Any] | None:
     if m is None:
         return None
     t = m["total"]
-    lo, hi = t.get("eager_spread_ms") or (None, None)
-    rows = [("Eager run", f"{t['eager_ms']:.3g} ms" + (f" (spread {lo:.3g} to {hi:.3g} ms)" if lo is not None else "")),
+    rows = [("Eager run", f"{t['eager_ms']:.3g} ms, {spread_text(t)}"),
             ("Sum of the layers", f"{t['layer_sum_ms']:.3g} ms; gap {t['gap_pct']:.1f}% "
                                   "(time outside the timed layers: Python, dispatch, operations outside modules)")]
     if t.get("graph_ms") is not None:
@@ -165,12 +164,24 @@ def measured_context(p: Profile, i: int) -> dict[str, Any] | None:
         rows.append(("Whole model", f"{charts.si(share['achieved'], 'FLOP/s')} achieved: "
                                     f"{100 * share['share']:.1f}% of the {charts.si(m['peaks']['flops'], 'FLOP/s')} peak"))
     peaks = m["peaks"]
+    roofs = ", ".join(f"{r['level']} {charts.si(r['bytes_per_s'], 'B/s')}" for r in charts.memory_roofs(peaks))
     sentence = (f"Measured on {m.get('device')} in {m.get('dtype')}, batch {m.get('batch')}, {m.get('threads')} "
-                f"thread(s): median of {m.get('repeat')} runs after {m.get('warmup')} warm-up runs. Peaks "
-                f"{charts.si(peaks['flops'], 'FLOP/s')} and {charts.si(peaks['bytes_per_s'], 'B/s')}, "
-                f"{charts.peak_source(peaks)}.")
+                f"thread(s): median of {m.get('repeat')} runs after {m.get('warmup')} warm-up runs. Compute roof "
+                f"{charts.si(peaks['flops'], 'FLOP/s')}; memory roofs {roofs}; {charts.peak_source(peaks)}.")
+    q = m.get("quality") if isinstance(m.get("quality"), dict) else {}
+    notes = [*(f"Peaks: {n}" for n in peaks.get("unstable") or []),
+             *(f"Roof raised: {raised_text(n)}" for n in peaks.get("raised") or [])]
     return {"id": f"chart-roofline-{i}", "label": charts.label_of(p), "sentence": sentence,
-            "rows": [{"k": k, "v": v} for k, v in rows]}
+            "rows": [{"k": k, "v": v} for k, v in rows], "quality": quality_lines(m)[0],
+            "noisy": q.get("grade") == "noisy", "notes": notes,
+            "throughput_id": f"chart-throughput-{i}" if m.get("throughput") else None}
+
+
+def memory_context(p: Profile, i: int) -> dict[str, Any]:
+    """The "Memory" section of one model: its cards and its live-memory chart's id."""
+    return {"id": f"chart-memory-{i}", "label": charts.label_of(p),
+            "cards": [{"k": k, "v": v, "n": n} for k, v, n in charts.memory_cards(p)],
+            "train": bool(p.training)}
 
 
 def render_html(profiles: list[Profile], command: str | None = None) -> str:
@@ -180,10 +191,15 @@ def render_html(profiles: list[Profile], command: str | None = None) -> str:
                "chart-channels": charts.channels_along_depth(profiles),
                "chart-share": charts.share_by_type(profiles)}
     measured = [c for c in (measured_context(p, i) for i, p in enumerate(profiles)) if c]
-    roofs = {c["id"]: charts.roofline([p]) for c, p in
-             zip(measured, [p for p in profiles if charts.measurement_of(p) is not None])}
+    measured_profiles = [p for p in profiles if charts.measurement_of(p) is not None]
+    roofs = {c["id"]: charts.roofline([p]) for c, p in zip(measured, measured_profiles)}
+    roofs.update({c["throughput_id"]: charts.throughput(p) for c, p in zip(measured, measured_profiles)
+                  if c["throughput_id"]})
     if len(measured) > 1:  # several measured models: counted MACs beside measured time
         roofs["chart-counted-measured"] = charts.counted_vs_measured(profiles)
+    memory = [memory_context(p, i) for i, p in enumerate(profiles) if p.memory]
+    roofs.update({c["id"]: charts.memory_along_execution(p) for c, p in
+                  zip(memory, [p for p in profiles if p.memory])})
     title = ("Comparison: " + " vs ".join(charts.label_of(p) for p in profiles)) if compare \
         else f"{charts.label_of(profiles[0])}: architecture report"
     inputs = sorted({shape_text(p.input_shape) for p in profiles})
@@ -202,7 +218,7 @@ def render_html(profiles: list[Profile], command: str | None = None) -> str:
         compare=compare, compare_rows=_compare_rows(profiles) if compare else [],
         charts=[{"id": k, "title": CHART_TITLES.get(k, k), "note": CHART_NOTES[k][compare] if k in CHART_NOTES else None}
                 for k in figures], key_columns=KEY_COLUMNS,
-        measured=measured,
+        measured=measured, memory=memory,
         columns=[{"key": k, "title": t, "type": ty, "left": left, "key_column": k in KEY_COLUMNS}
                  for k, t, ty, left in COLUMNS],
         conventions=profiles[0].conventions, versions=profiles[0].versions, input_text=", ".join(inputs),

@@ -22,7 +22,7 @@ from typing import Any, Callable, Sequence, TYPE_CHECKING
 from rich.cells import cell_len
 
 from ..errors import ArchvizError
-from ..columns import MEASURED_COLUMNS, field_columns
+from ..columns import MEASURED_COLUMNS, MEMORY_COLUMNS, TRAINING_COLUMNS, field_columns
 from .numbers import grouped, human, pair, printable, shape
 from .summary import field_card
 
@@ -79,16 +79,22 @@ def csv_cell(col: str, row: dict[str, Any]) -> Any:
     return csv_text(text) if col in CSV_TEXT_COLUMNS else text
 
 
+def csv_columns(profile: Profile) -> list[str]:
+    """CSV_COLUMNS, then the memory columns (live_bytes; with --train the training columns)."""
+    return [*CSV_COLUMNS, *MEMORY_COLUMNS, *(TRAINING_COLUMNS if profile.training else ())]
+
+
 def to_csv(profile: Profile, depth: int | None) -> str:
     """Plain CSV, header row first, one type per column (CSV_COLUMNS), so any CSV reader takes it
     as is; the conventions are in the JSON, Markdown and report outputs. Names that start like
     formulas are defused (csv_text)."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(CSV_COLUMNS)
+    columns = csv_columns(profile)
+    w.writerow(columns)
     for r in rows_at_depth(profile, depth):
         row = {**r, **field_columns(r)}
-        w.writerow([csv_cell(c, row) for c in CSV_COLUMNS])
+        w.writerow([csv_cell(c, row) for c in columns])
     return buf.getvalue()
 
 
@@ -117,6 +123,7 @@ def to_json(profile: Profile, depth: int | None) -> str:
     keys = (*TEXT_COLUMNS, "level", "parent", "own_params", "effective_padding", "conv_linear_macs")
     if profile.measurement:  # archviz profile --measure: the measured keys too
         keys = (*keys, *MEASURED_COLUMNS)
+    keys = (*keys, *MEMORY_COLUMNS, *(TRAINING_COLUMNS if profile.training else ()))
     data["layers"] = [{k: r.get(k) for k in keys} for r in rows_at_depth(profile, depth)]
     data, unknown = finite_json(data)
     if unknown:
@@ -156,9 +163,33 @@ def summary_lines(profile: Profile) -> list[str]:
         "MACs: one multiply-add = 1 (fvcore); FLOPs = 2 x MACs; pooling/elementwise conventions in --format json 'conventions'.",
     ]
     out += measured_lines(profile)
+    out += memory_lines(profile)
     if profile.uncounted_ops:
         out.append("Uncounted ops: " + ", ".join(f"{printable(k)} x{v}" for k, v in profile.uncounted_ops.items()))
     out += [f"Note: {printable(n)}" for n in profile.notes if not n.startswith("Uncounted operators")]
+    return out
+
+
+def memory_lines(profile: Profile) -> list[str]:
+    """Inference memory (every profile) and the training step (with --train), in powers of 1024."""
+    from .fit import size
+
+    mem, tr = profile.memory, profile.training
+    out = []
+    if mem:
+        out.append(f"Memory (inference, {printable(str(mem.get('dtype')))}, batch {mem['batch']}): weights {size(mem['weights_bytes'])} | "
+                   f"peak activations {size(mem['activation_peak_bytes'])} | peak {size(mem['peak_bytes'])} "
+                   "(meta device; storages counted once)")
+    if tr:
+        split = tr["at_peak"]
+        dtype = f"amp {tr.get('compute_dtype')}, fp32 weights" if tr.get("amp") else str(tr.get("dtype"))
+        out.append(f"Training step ({printable(str(tr.get('optimizer')))}, {printable(dtype)}, batch {tr['batch']}): "
+                   f"peak {size(tr['peak_bytes'])} in {printable(str(tr.get('peak_phase')))} = weights {size(split.get('weights'))} + gradients "
+                   f"{size(split.get('grads'))} + optimizer {size(split.get('optimizer'))} + activations "
+                   f"{size(split.get('activations'))} | saved for backward {size(tr['saved_bytes'])}")
+        out.append(f"Training FLOPs (counted, FlopCounterMode): forward {human(tr['fwd_flops'])} | backward "
+                   f"{human(tr['bwd_flops'])} | parameters trainable {grouped(tr['trainable_params'])}, frozen "
+                   f"{grouped(tr['frozen_params'])}")
     return out
 
 
@@ -174,23 +205,57 @@ def _rate(v: float, unit: str) -> str:
 
 
 def measured_lines(profile: Profile) -> list[str]:
-    """What a --measure run measured: device, whole-model time and spread, the layer sum and the
-    gap, and the peaks the roofline used (and where they came from)."""
+    """What a --measure run measured: its grade first (a noisy run says so, and why), then device,
+    whole-model time with its interval, the layer sum and the gap, and the roofs the roofline used
+    (where they came from, any instability, any roof raised)."""
     m = profile.measurement
     if not m:
         return []
     t, pk = m["total"], m["peaks"]
-    lo, hi = t["eager_spread_ms"]
     graph = "" if t.get("graph_ms") is None else \
         f" | CUDA graph {_ms(t['graph_ms'])} ms (launch gap {_ms(t['launch_gap_ms'])} ms)"
     gap = "-" if t.get("gap_pct") is None else f"{t['gap_pct']:+.1f}%"
+    roofs = ", ".join(f"{printable(r['level'])} {_rate(r['bytes_per_s'], 'B/s')}" for r in pk.get("roofs") or []) \
+        or _rate(pk["bytes_per_s"], "B/s")
     return [
+        *quality_lines(m),
         f"Measured on {printable(m['device'])} | {m['dtype']} | batch {m['batch']} | {m['threads']} threads | "
-        f"whole model {_ms(t['eager_ms'])} ms median of {m['repeat']} (p10-p90 {_ms(lo)}-{_ms(hi)} ms){graph}",
-        f"Sum of layer times {_ms(t['layer_sum_ms'])} ms, gap {gap} of the whole | peaks "
-        f"{_rate(pk['flops'], 'FLOP/s')}, {_rate(pk['bytes_per_s'], 'B/s')} ({pk['source']}) | "
-        f"bound: roofline ridge {pk['flops'] / pk['bytes_per_s']:.3g} FLOP/B, overhead under 10% of roof",
+        f"whole model {_ms(t['eager_ms'])} ms {spread_text(t)}{graph}",
+        f"Sum of layer times {_ms(t['layer_sum_ms'])} ms, gap {gap} of the whole | compute roof "
+        f"{_rate(pk['flops'], 'FLOP/s')} | memory roofs {roofs} ({printable(str(pk.get('source')))}) | "
+        "each layer against the roof of the smallest level its bytes fit; overhead under 10% of roof",
+        *(f"Peaks: {printable(n)}" for n in pk.get("unstable") or []),
+        *(f"Roof raised: {raised_text(n)}" for n in pk.get("raised") or []),
     ]
+
+
+def spread_text(t: dict[str, Any]) -> str:
+    """'median of 14 runs (95% CI +-4.4%, IQR 14.9-15.8 ms)', or the older p10-p90 wording."""
+    e = t.get("eager")
+    if isinstance(e, dict):
+        ci = "95% CI unknown" if e.get("ci_pct") is None else f"95% CI +-{e['ci_pct']:.1f}%"
+        return f"median of {e['samples']} runs ({ci}, IQR {_ms(e['iqr'][0])}-{_ms(e['iqr'][1])} ms)"
+    lo, hi = t.get("eager_spread_ms") or (None, None)
+    return f"median (p10-p90 {_ms(lo)}-{_ms(hi)} ms)"
+
+
+def raised_text(note: dict[str, Any]) -> str:
+    """One raised roof (measure.roofline.raised) as a sentence."""
+    unit = "FLOP/s" if note["roof"] == "compute" else "B/s"
+    what = "compute roof" if note["roof"] == "compute" else f"{printable(str(note['roof']))} bandwidth roof"
+    return (f"{what} raised from {_rate(note['from'], unit)} to {_rate(note['to'], unit)}: layer "
+            f"{printable(str(note['layer']))} ran above it after the peaks were measured twice")
+
+
+def quality_lines(m: dict[str, Any]) -> list[str]:
+    """'NOISY measurement, not stored: <reasons>' or 'Measurement quality: good'."""
+    q = m.get("quality")
+    if not isinstance(q, dict):
+        return ["Measurement quality: not graded (measured before archviz graded its runs)"]
+    if q.get("grade") == "noisy":
+        return [f"NOISY measurement, not stored: {printable('; '.join(q.get('reasons') or []))}"]
+    return [f"Measurement quality: {printable(str(q.get('grade')))} (median's 95% interval within "
+            f"{'5' if q.get('grade') == 'good' else '10'}%, no competing load seen)"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -215,7 +280,14 @@ TABLE_PRIORITY = ("name", "params", "macs", "output", "type", "rf", "stride", "d
 # The CSV/JSON field names are accepted too.
 COLUMN_ALIASES = {"layer": "name", "output_shape": "output", "activations": "act",
                   "receptive_field": "rf", "effective_stride": "stride"}
-NUMBER_FIELDS = {"params": "params", "macs": "macs", "flops": "flops", "act": "activations"}
+NUMBER_FIELDS = {"params": "params", "macs": "macs", "flops": "flops", "act": "activations",
+                 "live": "live_bytes", "saved": "saved_bytes", "fwd": "fwd_flops", "bwd": "bwd_flops",
+                 "grad": "grad_bytes", "optim": "optim_bytes"}
+# Memory columns: shown when asked for (--columns live); with --train the training ones by default.
+MEMORY_TABLE_COLUMNS: dict[str, str] = {"live": "Live B"}
+TRAINING_TABLE_COLUMNS: dict[str, str] = {"saved": "Saved B", "fwd": "Fwd FLOPs", "bwd": "Bwd FLOPs",
+                                          "grad": "Grad B", "optim": "Optim B"}
+TRAINING_PRIORITY = ("name", "params", "macs", "saved", "bwd", "fwd", "live", "optim", "grad")
 # Shown (by default) only for a measured profile (archviz profile --measure), after the MACs.
 MEASURED_TABLE_COLUMNS: dict[str, str] = {"latency": "ms", "intensity": "FLOP/B", "bound": "Bound"}
 MEASURED_PRIORITY = ("name", "params", "macs", "latency", "bound", "intensity")
@@ -385,7 +457,7 @@ def first_clause(text: str) -> str:
 def parse_columns(text: str) -> tuple[str, ...]:
     """`--columns name,params,macs` as keys of TABLE_COLUMNS (CSV field names accepted too)."""
     names = [n.strip().lower() for n in text.split(",") if n.strip()]
-    known = {**TABLE_COLUMNS, **MEASURED_TABLE_COLUMNS}
+    known = {**TABLE_COLUMNS, **MEASURED_TABLE_COLUMNS, **MEMORY_TABLE_COLUMNS, **TRAINING_TABLE_COLUMNS}
     bad = [n for n in names if n not in known and n not in COLUMN_ALIASES]
     if bad or not names:
         what = f"unknown column {printable(bad[0])!r}" if bad else "no column given"
@@ -406,8 +478,8 @@ def _layer_text(key: str, r: dict[str, Any]) -> str:
         return "" if r.get("latency_ms") is None else _ms(r["latency_ms"])
     if key == "intensity":
         return "" if r.get("intensity") is None else f"{r['intensity']:.3g}"
-    if key == "bound":
-        return r.get("bound") or ""
+    if key == "bound":  # "memory L3": bound, and the memory level whose roof applies
+        return " ".join(printable(v) for v in (r.get("bound"), r.get("roof") if r.get("bound") == "memory" else None) if v)
     return printable(r[key] or "")  # type, block
 
 
@@ -416,12 +488,12 @@ def layer_columns(rows: Sequence[dict[str, Any]], keys: Sequence[str]) -> list[C
     out = []
     for key in keys:
         if key in NUMBER_FIELDS:
-            values = [r[NUMBER_FIELDS[key]] for r in rows]
+            values = [r.get(NUMBER_FIELDS[key]) for r in rows]
             variants = (tuple(grouped(v) for v in values), tuple(human(v) for v in values))
         else:
             variants = (tuple(_layer_text(key, r) for r in rows),)
         left = key in ("name", "type", "block", "bound")
-        header = TABLE_COLUMNS.get(key) or MEASURED_TABLE_COLUMNS[key]
+        header = {**TABLE_COLUMNS, **MEASURED_TABLE_COLUMNS, **MEMORY_TABLE_COLUMNS, **TRAINING_TABLE_COLUMNS}[key]
         out.append(Column(key, header, variants, "left" if left else "right",
                           shorten_middle if key in ("name", "block") else None,
                           NAME_MIN if key == "name" else BLOCK_MIN))
@@ -445,6 +517,10 @@ def rich_table(profile: Profile, depth: int | None, width: int = PIPE_WIDTH,
         at = keys.index("macs") + 1
         keys = (*keys[:at], *MEASURED_TABLE_COLUMNS, *keys[at:])
         priority = (*MEASURED_PRIORITY, *(k for k in TABLE_PRIORITY if k not in MEASURED_PRIORITY))
+    if profile.training:  # training columns after the MACs, ranked right after them
+        at = keys.index("macs") + 1
+        keys = (*keys[:at], "live", *TRAINING_TABLE_COLUMNS, *keys[at:])
+        priority = (*TRAINING_PRIORITY, *(k for k in priority if k not in TRAINING_PRIORITY))
     cols = layer_columns(rows, columns or keys)
     fit = fit_columns(cols, width, columns or priority)
     table = fitted_table(cols, fit, [_row_style(r) for r in rows])

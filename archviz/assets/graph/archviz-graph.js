@@ -432,7 +432,7 @@
         row("latency", f.latency_ms === null || f.latency_ms === undefined ? "– (not measured)" : Number(f.latency_ms).toFixed(3) + " ms");
         row("bytes moved", grouped(f.bytes));
         row("achieved", f.achieved_flops ? human(f.achieved_flops) + "FLOP/s" : "–");
-        row("bound", f.bound || "–");
+        row("bound", f.bound ? f.bound + (f.roof ? " (" + f.roof + " roof)" : "") : "–");
       }
       p.appendChild(dl);
     }

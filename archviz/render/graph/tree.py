@@ -239,7 +239,7 @@ def _order_children(tree: Tree, node: Node) -> None:
 # ---- figures ---------------------------------------------------------------------------------
 ROW_FIGURES = ("params", "own_params", "macs", "flops", "activations", "output_shape", "receptive_field",
                "effective_stride", "effective_padding", "depth", "latency_ms", "bytes", "intensity",
-               "achieved_flops", "bound")
+               "achieved_flops", "bound", "roof")
 
 
 def _figures(profile: Profile, tree: Tree, rows: dict[str, dict], blocks: dict[str, dict]) -> None:
