@@ -724,8 +724,8 @@ def bench(
         write_atomic(output, text.encode())
         print(output)
     if noisy:
-        print(f"archviz: {noisy} of {len(rows)} rows were timed on a busy machine: their quality column says "
-              "noisy", file=sys.stderr)
+        print(f"archviz: {noisy} of {len(rows)} rows were graded noisy (a wide interval or spread, or a busy "
+              "machine): see their quality column", file=sys.stderr)
 
 
 @app.command()

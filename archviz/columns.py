@@ -21,8 +21,9 @@ TYPED_FIELD_COLUMNS = ("rf_kind", "rf_h", "rf_w", "stride_h", "stride_w", "pad_h
 # Keys a measured profile's layer rows gain (archviz.measure; None where not measured): latency in
 # ms (containers: the sum of their leaves), bytes moved (weights + inputs + outputs at the dtype),
 # intensity (FLOPs/byte), achieved FLOP/s, the roofline bound: "compute", "memory" or "overhead", and
-# the memory level whose roof applies (L1, L2, L3, DRAM; on a GPU L2, HBM: the smallest its bytes fit).
-MEASURED_COLUMNS = ("latency_ms", "bytes", "intensity", "achieved_flops", "bound", "roof")
+# the memory level whose roof applies (L1, L2, L3, DRAM; on a GPU L2, HBM: the smallest its working set
+# fits) and that working set (weights + the largest single call's inputs and outputs, in bytes).
+MEASURED_COLUMNS = ("latency_ms", "bytes", "intensity", "achieved_flops", "bound", "roof", "working_set")
 # Keys every profile's layer rows gain (archviz.training, meta device): activation bytes live when the
 # module returned, inference at the profile's input (None where the model cannot run on the meta device).
 MEMORY_COLUMNS = ("live_bytes",)

@@ -163,9 +163,10 @@ def get_measured_profile(model: str, input_shape: Any = None, options: Any = Non
     threads, so a second identical measurement is a store hit and plain profiles are untouched.
     A hit with fewer timed runs than `--repeat` asks for is measured again (and replaced). A run
     graded noisy is returned, marked, and never stored. Peaks given as flags on a hit recompute
-    the roofline columns from the stored times.
+    the roofline columns from the stored times, and are checked against them like new peaks (a
+    layer above its roof: the peaks measured again, or the flags' layers listed).
     `lookup_only`: a store read and nothing else (None on a miss), for the dashboard."""
-    from .measure import Options, profile_and_measure, with_peaks
+    from .measure import Options, checked_against_roofs, profile_and_measure, with_peaks
 
     opts = (options or Options()).check()
     name, input_text = normalise(model, input_shape, layout)
@@ -175,14 +176,18 @@ def get_measured_profile(model: str, input_shape: Any = None, options: Any = Non
     with _opened(store) as st:
         hit = st.get(key)
         if hit is not None and servable(hit, opts.repeat, lookup_only):
+            if lookup_only:
+                return hit
             if opts.peak_flops is None and opts.peak_bw is None \
                     and hit.measurement["peaks"].get("source") == "flag":  # stored with flags: not now
                 from .measure.peaks import device_name, device_peaks
 
                 peaks = device_peaks(opts.device, device_name(opts.device), opts.dtype,
                                      opts.resolved_threads())
-                return with_peaks(hit, None, None, peaks)
-            return with_peaks(hit, opts.peak_flops, opts.peak_bw)
+                hit = with_peaks(hit, None, None, peaks)
+            else:
+                hit = with_peaks(hit, opts.peak_flops, opts.peak_bw)
+            return checked_against_roofs(hit, opts, opts.resolved_threads(), progress or (lambda stage: None))
         if lookup_only:
             return None
         prof = profile_and_measure(name, input_text, opts, progress)

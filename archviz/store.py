@@ -287,13 +287,26 @@ def _section_problem(section: Any, counts: tuple[str, ...], texts: tuple[str, ..
 
 
 MEASURED_TOTALS = ("eager_ms", "layer_sum_ms")
-MEASURED_ROW_NUMBERS = ("latency_ms", "bytes", "intensity", "achieved_flops")
+MEASURED_ROW_NUMBERS = ("latency_ms", "bytes", "intensity", "achieved_flops", "working_set")
 BOUNDS = ("compute", "memory", "overhead")
 GRADES = ("good", "fair", "noisy")
 
 
 def _short_texts(items: Any, most: int = 16, length: int = 300) -> bool:
-    return isinstance(items, list) and len(items) <= most and all(isinstance(t, str) and len(t) <= length for t in items)
+    from .measure.peaks import short_text
+
+    return isinstance(items, list) and len(items) <= most and all(short_text(t, length) for t in items)
+
+
+def _stats_ok(st: Any) -> bool:
+    """A timing summary (measure.noise.Stats) as archviz writes it."""
+    def pair(v: Any) -> bool:
+        return isinstance(v, list) and len(v) == 2 and all(is_number(x, 0, 1e12) for x in v)
+
+    return (isinstance(st, dict) and is_number(st.get("samples"), 1, 1e6, whole=True)
+            and is_number(st.get("median"), 0, 1e12) and pair(st.get("iqr"))
+            and (st.get("ci") is None or pair(st.get("ci")))
+            and (st.get("ci_pct") is None or is_number(st.get("ci_pct"), 0, 1e12)))
 
 
 def measurement_problem(m: Any, layers: list[Any]) -> str | None:
@@ -305,8 +318,9 @@ def measurement_problem(m: Any, layers: list[Any]) -> str | None:
     from .measure.caches import LEVEL_NAMES
     from .measure.peaks import entry_problem
 
-    if not (isinstance(m, dict) and isinstance(m.get("device"), str) and len(m["device"]) <= 200
-            and isinstance(m.get("dtype"), str) and len(m["dtype"]) <= 16
+    from .measure.peaks import short_text
+
+    if not (isinstance(m, dict) and short_text(m.get("device"), 200) and short_text(m.get("dtype"), 16)
             and all(isinstance(m.get(k), int) and not isinstance(m.get(k), bool) and 0 < m[k] < 2**31
                     for k in ("batch", "threads", "repeat"))):
         return "has a measurement without its setting"
@@ -318,6 +332,9 @@ def measurement_problem(m: Any, layers: list[Any]) -> str | None:
     spread = total.get("eager_spread_ms")
     if not (isinstance(spread, list) and len(spread) == 2 and all(is_number(v, 0, 1e12) for v in spread)):
         return "has a measurement whose spread is not two times"
+    for key, stats in (("eager", total.get("eager")), ("layer_sum", (m.get("quality") or {}).get("layer_sum"))):
+        if stats is not None and not _stats_ok(stats):
+            return f"has a measurement whose {key} summary is not one archviz writes"
     why = entry_problem(m.get("peaks"))
     if why or m["peaks"].get("source") not in ("microbenchmark", "flag", "microbenchmark, raised to the fastest layer"):
         return f"has measurement peaks with {why or 'an unknown source'}"
@@ -325,8 +342,14 @@ def measurement_problem(m: Any, layers: list[Any]) -> str | None:
     if not (isinstance(raised, list) and len(raised) <= 16 and all(
             isinstance(n, dict) and (n.get("roof") == "compute" or n.get("roof") in LEVEL_NAMES)
             and is_number(n.get("from"), 0, 1e20) and is_number(n.get("to"), 0, 1e20)
-            and isinstance(n.get("layer"), str) and len(n["layer"]) <= 500 for n in raised)):
+            and short_text(n.get("layer"), 500) for n in raised)):
         return "has raised roofs that are not notes"
+    above = m["peaks"].get("above", [])
+    if not (isinstance(above, list) and len(above) <= 16 and all(
+            isinstance(a, dict) and (a.get("roof") == "compute" or a.get("roof") in LEVEL_NAMES)
+            and all(is_number(a.get(k), 1e-30, 1e20) for k in ("achieved", "attainable", "intensity"))
+            and short_text(a.get("layer"), 500) for a in above)):
+        return "has layers above roofs that are not notes"
     q = m.get("quality")
     if q is not None and not (isinstance(q, dict) and q.get("grade") in GRADES and _short_texts(q.get("reasons", []))):
         return "has a measurement grade that is not one archviz gives"

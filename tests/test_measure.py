@@ -88,6 +88,18 @@ def test_attribution_by_hand():
               Event("aten::addmm", 1100, 1150)]
     assert attribute(events, ["a", "b", "c"], "cpu") == {"a": 0.125, "b": 0.4, "c": 0.0}
     assert attribute(events, ["a", "b", "c"], "cuda") == {"a": 0.0125, "b": 0.04, "c": 0.0}
+    # with CUDA on, kineto repeats every range as a GPU user annotation (pytorch#144613): ignored
+    from types import SimpleNamespace
+
+    gpu = SimpleNamespace(name="CUDA")
+    echoes = []
+    for e in events:
+        echo = Event(e.name, e.time_range.start + 3, e.time_range.end + 2, 999)
+        echo.device_type = gpu
+        echoes.append(echo)
+    for e in events:
+        e.device_type = SimpleNamespace(name="CPU")
+    assert attribute(events + echoes, ["a", "b", "c"], "cuda") == {"a": 0.0125, "b": 0.04, "c": 0.0}
 
 
 def test_threads_restored_and_forward_unpatched():
@@ -192,7 +204,7 @@ def test_microbenchmark_rates_by_hand(monkeypatch):
     assert [r["measured"] for r in p["roofs"]] == pytest.approx([2 ** 26 / 0.002] * 2, rel=1e-9)
     assert [r["bytes_per_s"] for r in p["roofs"]] == pytest.approx([2 ** 26 / 0.002] * 2, rel=1e-9)
     assert p["bytes_per_s"] == p["roofs"][-1]["bytes_per_s"] and p["spread_pct"] == 0 and p["unstable"] == []
-    assert clock.reads == 2 * 3 * 2 * 6  # three timed calls, two runs, six kernels (2 compute, 2 per level)
+    assert clock.reads == 2 * 3 * 3 * 6  # three timed calls, two runs and one discarded, six kernels
 
 
 def test_roofs_are_monotone_and_spread_is_flagged():
@@ -411,6 +423,66 @@ def test_stored_measurements_are_checked_on_read():
     assert f"row {leaf}" in spoiled(lambda d: d["layers"][leaf].update(bound="<script>"))
     assert f"row {leaf}" in spoiled(lambda d: d["layers"][leaf].update(roof="L9"))
     assert f"row {leaf}" in spoiled(lambda d: d["layers"][leaf].update(latency_ms=1e400))
+    # the review of issue 22: summaries the renderers index, and text a terminal would act on
+    good["measurement"]["total"]["eager"] = {"samples": 10, "median": 5.0, "iqr": [4.9, 5.1], "ci": [4.8, 5.2],
+                                             "ci_pct": 4.0}
+    assert blob_problem(good) is None
+    assert "eager summary" in spoiled(lambda d: d["measurement"]["total"]["eager"].update(ci_pct="x"))
+    assert "eager summary" in spoiled(lambda d: d["measurement"]["total"].update(eager={}))
+    assert "setting" in spoiled(lambda d: d["measurement"].update(dtype="\x1b[2J\x1b[31m"))
+    assert "grade" in spoiled(lambda d: d["measurement"]["quality"].update(reasons=["\x1b]0;x\x07"]))
+    assert "above roofs" in spoiled(lambda d: d["measurement"]["peaks"].update(above=[{"layer": "a", "roof": "L9"}]))
+
+
+def test_crafted_peaks_file_is_measured_again(monkeypatch, tmp_path):
+    """A kept peaks entry with a run count a terminal would act on, or a working set that is not a
+    number, is not shown: the file is set aside and the peaks measured again."""
+    monkeypatch.setenv("ARCHVIZ_HOME", str(tmp_path))
+    entry = {**_record(), "when": 1.0}
+    for bad in ({"runs": "\x1b[2J"}, {"roofs": [{**entry["roofs"][0], "working_set": "big"}, entry["roofs"][1]]},
+                {"unstable": ["\x1b[31mred"]}):
+        (tmp_path / "peaks.json").write_text(json.dumps({"cpu: x|float32|threads=1": {**entry, **bad}}))
+        assert peaks_mod.read_cache() == {}
+    (tmp_path / "peaks.json").write_text(json.dumps({"cpu: x|float32|threads=1": entry}))
+    assert list(peaks_mod.read_cache()) == ["cpu: x|float32|threads=1"]
+
+
+class CalledTwice(nn.Module):
+    """One ReLU module called on two tensors of 64 x 256: it moves both, but works on one at a time."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(256, 256)
+        self.relu = nn.ReLU()
+
+    def forward(self, x):
+        return self.relu(self.fc(self.relu(x)))
+
+
+def test_a_module_called_twice_is_placed_by_one_call():
+    relu = measured(CalledTwice(), [64, 256]).layer("relu")
+    one_call = 2 * 64 * 256 * 4  # its input and output, float32, no weights
+    assert relu["bytes"] == 2 * one_call and relu["working_set"] == one_call
+
+
+def test_served_with_flags_above_them_is_said(monkeypatch, tmp_path):
+    """A stored run served with peak flags far below what its layers reached lists those layers (the
+    flags are the user's: nothing is raised) in the record and in the table's lines."""
+    import archviz.measure as measure
+    from archviz.render.table import measured_lines
+    from archviz.service import get_measured_profile
+    from archviz.store import Store
+
+    store = Store(tmp_path / "p.sqlite")
+    monkeypatch.setattr(measure, "quality", lambda *a: {"grade": "good", "reasons": [], "environment": {},
+                                                         "layer_sum": None})
+    opts = dict(repeat=3, threads=1, max_seconds=1)
+    get_measured_profile("resnet20", "1x3x16x16", Options(**opts, **FLAGS), store=store)
+    low = get_measured_profile("resnet20", "1x3x16x16", Options(**opts, peak_flops=1e3, peak_bw=1e3), store=store)
+    above = low.measurement["peaks"]["above"]
+    assert above and low.measurement["peaks"]["flops"] == 1e3 and "raised" not in low.measurement["peaks"]
+    assert all(a["achieved"] > a["attainable"] for a in above)
+    assert any(line.startswith("Above the given roof: layer ") for line in measured_lines(low))
 
 
 def test_layer_iterations_by_hand():

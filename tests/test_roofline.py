@@ -245,7 +245,7 @@ def test_measure_job_counts_noisy_runs():
     job = MeasureJob(["a", "b", "c"])
     job.start(lambda name: "noisy" if name == "b" else "good")
     job._thread.join(10)
-    assert "Measured 3 models" in job.status and "1 timed on a busy machine" in job.status and "(b)" in job.status
+    assert "Measured 3 models" in job.status and "1 graded noisy" in job.status and "(b)" in job.status
 
 
 def test_hierarchical_roofs_drawn_and_graded(plain):

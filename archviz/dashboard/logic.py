@@ -382,7 +382,7 @@ class MeasureJob:
                     noisy.append(name)
                 done += 1
             self.status = f"Measured {done} models in {time.monotonic() - start:.0f} s." + (
-                f" {len(noisy)} timed on a busy machine were graded noisy and not stored "
+                f" {len(noisy)} graded noisy (a wide interval or spread, or a busy machine) were not stored "
                 f"({', '.join(noisy[:6])}{' …' if len(noisy) > 6 else ''}): press again when it is quiet."
                 if noisy else "")
         except Exception as exc:  # shown on the page; the server goes on

@@ -137,8 +137,10 @@ def measure_profile(profile: Profile, model: Any, options: Options,
         iterations = layer_iterations(opts, total)
         latency, elems, sums = layer_times(model, x, leaves, iterations, opts.warmup, opts.device)
         env = watch.stop()
-    nbytes = {n: roofline.layer_bytes(_weight_elems(leaves[n]), *elems.get(n, (0, 0)), itemsize)
+    nbytes = {n: roofline.layer_bytes(_weight_elems(leaves[n]), *elems.get(n, (0, 0, 0))[:2], itemsize)
               for n in leaves}
+    working = {n: roofline.layer_bytes(_weight_elems(leaves[n]), elems.get(n, (0, 0, 0))[2], 0, itemsize)
+               for n in leaves}
     layer_sum = sum(latency.values())
     eager = total["eager_ms"]
     gap = 100 * (eager - layer_sum) / eager if eager > 0 else None
@@ -149,7 +151,7 @@ def measure_profile(profile: Profile, model: Any, options: Options,
         "total": {**total, "layer_sum_ms": layer_sum, "gap_pct": gap},
         "quality": quality(total["eager"], sums, gap, env),
     }
-    measured = with_measurement(profile, latency, nbytes, measurement)
+    measured = with_measurement(profile, latency, nbytes, measurement, working)
     return checked_against_roofs(measured, opts, threads, report)
 
 
@@ -180,10 +182,10 @@ def checked_against_roofs(profile: Profile, opts: Options, threads: int,
     is raised to it, with a note in `peaks['raised']`. Peaks given by flags are the user's: layers
     above them are listed in `peaks['above']`, and nothing is raised."""
     m = profile.measurement
-    peaks = m["peaks"]
+    peaks = {k: v for k, v in m["peaks"].items() if k != "above"}
     above = roofline.above_roof(profile.layers, peaks)
     if not above:
-        return profile
+        return with_peaks_record(profile, peaks) if "above" in m["peaks"] else profile
     if peaks.get("source") == "flag":
         return with_peaks_record(profile, {**peaks, "above": above[:16]})
     report("a layer ran above its roof: measuring the peaks again")
@@ -209,14 +211,15 @@ def best_of(first: dict[str, Any], second: dict[str, Any]) -> dict[str, Any]:
 def with_peaks_record(profile: Profile, peaks: dict[str, Any]) -> Profile:
     """The profile with another peaks record: every measured row's roofline columns recomputed
     from its stored time and bytes."""
-    layers = [roofline.apply(r, r.get("latency_ms"), r.get("bytes"), peaks)
+    layers = [roofline.apply(r, r.get("latency_ms"), r.get("bytes"), peaks, r.get("working_set"))
               if r.get("latency_ms") is not None else r for r in profile.layers]
     return dataclasses.replace(profile, layers=layers, measurement={**profile.measurement, "peaks": peaks})
 
 
 def with_measurement(profile: Profile, latency: dict[str, float], nbytes: dict[str, int],
-                     measurement: dict[str, Any]) -> Profile:
-    """A new Profile: leaf rows take their latency and bytes, every container the sum over the
+                     measurement: dict[str, Any], working: dict[str, int] | None = None) -> Profile:
+    """A new Profile: leaf rows take their latency, bytes and working set (`working`: weights plus
+    one call's inputs and outputs; their bytes where not given), every container the sums over the
     leaves below it, and the roofline columns follow (with `measurement['peaks']`)."""
     parent = {r["name"]: r.get("parent") for r in profile.layers}
     lat_sum: dict[str, float] = {}
@@ -228,7 +231,9 @@ def with_measurement(profile: Profile, latency: dict[str, float], nbytes: dict[s
             byte_sum[node] = byte_sum.get(node, 0) + nbytes.get(leaf, 0)
             node = parent.get(node)
     peaks = measurement["peaks"]
-    layers = [roofline.apply(r, lat_sum.get(r["name"]), byte_sum.get(r["name"]), peaks)
+    working = working or {}
+    layers = [roofline.apply(r, lat_sum.get(r["name"]), byte_sum.get(r["name"]), peaks,
+                             working.get(r["name"], byte_sum.get(r["name"])))
               if r["name"] in lat_sum else {**r, **dict.fromkeys(roofline.MEASURED_KEYS)}
               for r in profile.layers]
     return dataclasses.replace(profile, layers=layers, measurement=measurement)

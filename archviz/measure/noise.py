@@ -98,8 +98,8 @@ def repeat_until_settled(run: Callable[[], float], min_samples: int, cap_seconds
                          clock: Callable[[], float] = time.perf_counter,
                          target: float = TARGET) -> list[float]:
     """Call `run` (it returns one timing in ms) at least `min_samples` times, then until the median's
-    interval is within +-target or `cap_seconds` have passed (or MAX_SAMPLES). The check is made
-    every few samples, as sorting is not free."""
+    interval is within +-target or `cap_seconds` have passed (or MAX_SAMPLES); never fewer than
+    MIN_SAMPLES. The check is made every few samples, as sorting is not free."""
     times: list[float] = []
     start = clock()
     while len(times) < MAX_SAMPLES:
@@ -107,8 +107,8 @@ def repeat_until_settled(run: Callable[[], float], min_samples: int, cap_seconds
         n = len(times)
         if n >= min_samples and (n < 32 or n % 4 == 0) and settled(times, min_samples, target):
             break
-        if n >= min_samples and clock() - start >= cap_seconds:
-            break
+        if n >= max(min_samples, MIN_SAMPLES) and clock() - start >= cap_seconds:
+            break  # never before MIN_SAMPLES: fewer cannot give an interval at all
     return times
 
 
@@ -148,9 +148,14 @@ def _own_jiffies() -> int | None:
 
 
 def _frequencies_mhz() -> list[float]:
+    """The current frequency of each CPU this process may run on (empty where cpufreq is absent)."""
+    try:
+        cpus = sorted(os.sched_getaffinity(0))[:256]
+    except (AttributeError, OSError):
+        cpus = list(range(min(os.cpu_count() or 1, 256)))
     out = []
-    for d in sorted(Path("/sys/devices/system/cpu").glob("cpu[0-9]*/cpufreq/scaling_cur_freq"))[:256]:
-        text = _read(str(d))
+    for cpu in cpus:
+        text = _read(f"/sys/devices/system/cpu/cpu{cpu}/cpufreq/scaling_cur_freq")
         if text and text.strip().isdigit():
             out.append(int(text.strip()) / 1000)
     return out
@@ -167,7 +172,7 @@ def _busy_processes(limit: int = 3) -> list[str]:
         text = _read(f"{d}/stat")
         if not text or ")" not in text:
             continue
-        name = text[text.find("(") + 1:text.rfind(")")][:40]
+        name = "".join(c for c in text[text.find("(") + 1:text.rfind(")")][:40] if c.isprintable())
         rest = text.rsplit(")", 1)[-1].split()
         if rest and rest[0] == "R":
             found.append((int(rest[11]) + int(rest[12]), f"{name} (pid {d.name})"))
@@ -206,8 +211,9 @@ class Watch:
             "load1": float(load.split()[0]) if load else None,
             "others_cores": None if others is None else round(others, 3),
             "busy": _busy_processes() if others and others > CONTENDED_CORES else [],
-            "freq_mhz": [round(min(self.freq0 + freq1), 0), round(max(self.freq0 + freq1), 0)]
-            if self.freq0 and freq1 else None,
+            # the fastest of the run's CPUs (a busy one) at the start and at the end: an idle core
+            # clocked down beside a busy one is not a change
+            "freq_mhz": [round(max(self.freq0), 0), round(max(freq1), 0)] if self.freq0 and freq1 else None,
         }
         return self.result
 
@@ -226,8 +232,8 @@ def disturbances(env: dict[str, Any]) -> list[str]:
     if load is not None and load > env.get("cpus", 1) + 0.5:
         causes.append(f"load average {load:.2f} on {env.get('cpus')} CPUs")
     freq = env.get("freq_mhz")
-    if freq and freq[0] > 0 and freq[1] / freq[0] > 1.10:
-        causes.append(f"CPU frequency moved between {freq[0]:.0f} and {freq[1]:.0f} MHz")
+    if freq and min(freq) > 0 and max(freq) / min(freq) > 1.10:
+        causes.append(f"the fastest CPU's frequency moved from {freq[0]:.0f} to {freq[1]:.0f} MHz")
     return causes
 
 

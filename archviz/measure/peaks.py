@@ -3,10 +3,10 @@
 - Compute: the best of a square matmul and a 3x3 convolution at the measured dtype (on CUDA also
   the FP32 roof without tensor cores, and for float32 the TF32 tensor-core roof cuDNN convs use).
 - Bandwidth, one roof per memory level (caches.py), the better of two kernels at a working set of
-  half the level: a copy (bytes read + bytes written per second) and a re-read, the sum over the
-  first dimension of a stride-0 expansion of one resident buffer (bytes read per second; one call
-  reads it many times, so the call's overhead, which swamps a single copy of an L1-sized buffer,
-  is amortised). A roof is an upper bound, so each level's roof is at least the next larger
+  half the level: a copy (bytes read + bytes written per second) and a re-read, each row of a
+  stride-0 expansion of one resident buffer summed along its length (bytes read per second; one
+  call streams the whole buffer many times, so the call's overhead, which swamps a single copy of
+  an L1-sized buffer, is amortised). A roof is an upper bound, so each level's roof is at least the next larger
   level's (`monotone`); the raw reading is kept beside it.
 - Each peak is the best of RUNS short runs; their spread (max - min) / max is kept, and a spread
   over SPREAD_FLAG (10%), or a change of more than 10% from the last measurement kept for this
@@ -77,11 +77,17 @@ def _rate(v: Any) -> bool:
 def _roof_ok(r: Any) -> bool:
     return (isinstance(r, dict) and r.get("level") in LEVEL_NAMES and _rate(r.get("bytes_per_s"))
             and (r.get("capacity") is None or is_number(r.get("capacity"), 1, 1e15))
+            and all(r.get(k) is None or is_number(r.get(k), 0, 1e20) for k in ("working_set", "measured"))
             and is_number(r.get("spread_pct", 0), 0, 100))
 
 
+def short_text(value: Any, length: int = 300) -> bool:
+    """Text archviz writes: a string, short, with nothing a terminal would act on."""
+    return isinstance(value, str) and len(value) <= length and value.isprintable()
+
+
 def _compute_ok(c: Any) -> bool:
-    return (isinstance(c, dict) and isinstance(c.get("name"), str) and len(c["name"]) <= 60
+    return (isinstance(c, dict) and short_text(c.get("name"), 60) and isinstance(c.get("applies", True), bool)
             and _rate(c.get("flops")) and is_number(c.get("spread_pct", 0), 0, 100))
 
 
@@ -101,8 +107,11 @@ def entry_problem(entry: Any) -> str | None:
             and is_number(h.get("when", 0), 0, 1e11) for h in history)):
         return "a history that is not a list of measurements"
     notes = entry.get("unstable", [])
-    if not (isinstance(notes, list) and len(notes) <= 16 and all(isinstance(n, str) and len(n) <= 300 for n in notes)):
+    if not (isinstance(notes, list) and len(notes) <= 16 and all(short_text(n) for n in notes)):
         return "notes that are not short text"
+    if not (entry.get("runs") is None or is_number(entry.get("runs"), 1, 1000, whole=True)) \
+            or not is_number(entry.get("spread_pct", 0), 0, 100):
+        return "a run count or spread that is not a number"
     return None
 
 
@@ -147,14 +156,14 @@ def _matmul(n: int, dt: Any, device: str) -> tuple[Callable[[], Any], float]:
     return (lambda: torch.mm(a, b, out=out)), 2.0 * n ** 3
 
 
-def _conv(channels: int, size: int, dt: Any, device: str) -> tuple[Callable[[], Any], float]:
-    """A 3x3 convolution, C -> C channels on a size x size map (padding 1), and its FLOPs."""
+def _conv(channels: int, size: int, dt: Any, device: str, batch: int = 1) -> tuple[Callable[[], Any], float]:
+    """A 3x3 convolution, C -> C channels on `batch` size x size maps (padding 1), and its FLOPs."""
     import torch
 
-    x = torch.randn(1, channels, size, size, device=device).to(dt)
+    x = torch.randn(batch, channels, size, size, device=device).to(dt)
     w = torch.randn(channels, channels, 3, 3, device=device).to(dt)
     conv = torch.nn.functional.conv2d
-    return (lambda: conv(x, w, padding=1)), 2.0 * channels * channels * 9 * size * size
+    return (lambda: conv(x, w, padding=1)), 2.0 * batch * channels * channels * 9 * size * size
 
 
 def _copy(working_set: int, dt: Any, device: str) -> tuple[Callable[[], Any], float]:
@@ -171,17 +180,19 @@ REREAD_BYTES = 64 * 2**20  # what one re-read call reads in all
 
 
 def _reread(working_set: int, dt: Any, device: str) -> tuple[Callable[[], Any], float]:
-    """A buffer of `working_set` bytes summed over a stride-0 expansion of itself, R times in one
-    call, and the bytes read (R x the buffer)."""
+    """A buffer of `working_set` bytes read R times in one call, and the bytes read (R x the
+    buffer): each row of a stride-0 expansion of it summed along its contiguous length, so every
+    row streams the whole buffer from the level that holds it (summing across the rows instead
+    would let the kernel keep each chunk in registers while it adds the rows)."""
     import torch
 
     itemsize = torch.empty(0, dtype=dt).element_size()
     n = max(working_set // itemsize, 1024)
     times = max(REREAD_BYTES // (n * itemsize), 1)
     src = torch.ones(n, device=device, dtype=dt)
-    out = torch.zeros(n, device=device, dtype=dt)
-    many = src.expand(times, n)
-    return (lambda: torch.sum(many, dim=0, out=out)), float(times * n * itemsize)
+    out = torch.zeros(times, device=device, dtype=dt)
+    rows = src.expand(times, n)
+    return (lambda: torch.sum(rows, dim=1, out=out)), float(times * n * itemsize)
 
 
 def _compute_kernels(device: str, dtype: str) -> list[tuple[str, Callable[[], tuple[Callable, float]], bool]]:
@@ -196,7 +207,7 @@ def _compute_kernels(device: str, dtype: str) -> list[tuple[str, Callable[[], tu
     kernels = [(f"{dtype} tensor-core matmul" if dtype != "float32" else "float32 matmul (no TF32)",
                 lambda: _matmul(8192, dt, device), True)]
     if dtype == "float32":  # cuDNN convs use TF32 by default: that roof bounds fp32 convs too
-        kernels.append(("TF32 tensor-core conv", lambda: _conv(256, 56, dt, device),
+        kernels.append(("TF32 tensor-core conv", lambda: _conv(256, 56, dt, device, batch=32),
                         bool(torch.backends.cudnn.allow_tf32)))
     else:
         kernels.append(("float32 CUDA-core matmul (no TF32)", lambda: _matmul(4096, torch.float32, device), False))
@@ -224,13 +235,15 @@ def _spread(rates: list[float]) -> float:
 
 def _runs(make: Callable[[], tuple[Callable, float]], sync, runs: int, seconds: float,
           tf32_off: bool = False) -> list[float]:
-    """The best rate of each of `runs` short runs of one kernel (made once, freed after)."""
+    """The best rate of each of `runs` short runs of one kernel (made once, freed after), after one
+    run that is not kept."""
     import torch
 
     before = torch.backends.cuda.matmul.allow_tf32
     torch.backends.cuda.matmul.allow_tf32 = False if tf32_off else before
     try:
         fn, work = make()
+        _best_rate(fn, work, sync, seconds)  # a run discarded: first touches, thread pool and clock ramp-up
         return [_best_rate(fn, work, sync, seconds) for _ in range(runs)]
     finally:
         torch.backends.cuda.matmul.allow_tf32 = before
@@ -294,8 +307,13 @@ def compared_with_last(fresh: dict[str, Any], last: dict[str, Any] | None) -> di
                                       "bytes_per_s": fresh["bytes_per_s"]}]}
     notes = list(fresh.get("unstable", []))
     when = time.strftime("%Y-%m-%d %H:%M", time.localtime(last.get("when", 0)))
-    for key, label in (("flops", "compute peak"), ("bytes_per_s", "main-memory bandwidth")):
-        change = 100 * (fresh[key] - last[key]) / last[key]
+    pairs = [("compute peak", fresh["flops"], last["flops"]),
+             ("main-memory bandwidth", fresh["bytes_per_s"], last["bytes_per_s"])]
+    before = {r["level"]: r["bytes_per_s"] for r in last.get("roofs") or []}
+    pairs += [(f"{r['level']} bandwidth", r["bytes_per_s"], before[r["level"]])
+              for r in fresh.get("roofs") or [] if r["level"] in before and r["capacity"] is not None]
+    for label, now, then in pairs:
+        change = 100 * (now - then) / then
         if abs(change) > SPREAD_FLAG:
             notes.append(f"{label} {change:+.0f}% from the measurement of {when}")
     history = [*last.get("history", []), {"when": fresh["when"], "flops": fresh["flops"],

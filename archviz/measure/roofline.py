@@ -76,19 +76,27 @@ def level_roof(nbytes: float | None, peaks: dict[str, Any]) -> dict[str, Any]:
     return roofs[-1]
 
 
+def working_set(row: dict[str, Any]) -> float | None:
+    """The bytes that pick a measured row's roof: its working set, or its bytes in profiles
+    measured before working sets were kept."""
+    return row.get("working_set") if row.get("working_set") is not None else row.get("bytes")
+
+
 def attainable(row: dict[str, Any], peaks: dict[str, Any]) -> float | None:
     """The FLOP/s the roof that applies to this measured row allows at its intensity."""
     if not row.get("intensity"):
         return None
-    return roof(row["intensity"], peaks["flops"], level_roof(row.get("bytes"), peaks)["bytes_per_s"])
+    return roof(row["intensity"], peaks["flops"], level_roof(working_set(row), peaks)["bytes_per_s"])
 
 
 def apply(row: dict[str, Any], latency_ms: float | None, nbytes: int | None,
-          peaks: dict[str, Any]) -> dict[str, Any]:
-    """The row with the measured keys set (a new dict)."""
+          peaks: dict[str, Any], working: int | None = None) -> dict[str, Any]:
+    """The row with the measured keys set (a new dict); `working` (default: `nbytes`) is the bytes
+    one call works on, which pick the memory level."""
     flops = float(row.get("flops") or 0)
-    level = level_roof(nbytes, peaks)
-    return {**row, "latency_ms": latency_ms, "bytes": nbytes,
+    working = nbytes if working is None else working
+    level = level_roof(working, peaks)
+    return {**row, "latency_ms": latency_ms, "bytes": nbytes, "working_set": working,
             "intensity": intensity(flops, nbytes),
             "achieved_flops": achieved_flops(flops, latency_ms),
             "bound": bound(flops, nbytes, latency_ms, peaks["flops"], level["bytes_per_s"]),
@@ -105,7 +113,7 @@ def above_roof(rows: list[dict[str, Any]], peaks: dict[str, Any],
             continue
         top = attainable(r, peaks)
         if top and r["achieved_flops"] > top * (1 + tolerance):
-            level = level_roof(r.get("bytes"), peaks)
+            level = level_roof(working_set(r), peaks)
             which = "compute" if r["intensity"] * level["bytes_per_s"] >= peaks["flops"] else level["level"]
             found.append({"layer": r["name"], "roof": which, "achieved": r["achieved_flops"],
                           "attainable": top, "intensity": r["intensity"]})

@@ -44,7 +44,9 @@ def _tensor_elems(obj: Any) -> int:
 
 class PatchedLeaves:
     """Leaf forwards wrapped in record_function ranges (restored on exit). While `capture` is on,
-    each call also adds its input and output element counts to `elems[name]`."""
+    each call also adds its input and output element counts to `elems[name]` ([inputs, outputs,
+    the largest one call's inputs + outputs]: a module called twice moves the sum, but works on one
+    call's data at a time)."""
 
     def __init__(self, leaves: dict[str, Any]) -> None:
         self.leaves = leaves
@@ -61,9 +63,11 @@ class PatchedLeaves:
             with record_function(label):
                 out = forward(*args, **kwargs)
             if self.capture:
-                acc = self.elems.setdefault(name, [0, 0])
-                acc[0] += _tensor_elems((args, kwargs))
-                acc[1] += _tensor_elems(out)
+                acc = self.elems.setdefault(name, [0, 0, 0])
+                ins, outs = _tensor_elems((args, kwargs)), _tensor_elems(out)
+                acc[0] += ins
+                acc[1] += outs
+                acc[2] = max(acc[2], ins + outs)  # the largest single call: the working set
             return out
         return patched
 
@@ -111,7 +115,7 @@ def _sync(device: str):
 
 def layer_times(model: Any, x: Any, leaves: dict[str, Any], repeat: int, warmup: int,
                 device: str) -> tuple[dict[str, float], dict[str, list[int]], list[float]]:
-    """({leaf name: median ms}, {leaf name: [input elems, output elems]}, [the leaves' summed ms in
+    """({leaf name: median ms}, {leaf name: [input elems, output elems, largest call]}, [the leaves' summed ms in
     each iteration]) by the attribution in this module's docstring. Leaves never called get 0.0 ms."""
     import torch
 
@@ -152,12 +156,22 @@ def iteration_sums(per_iter: dict[str, list[float]]) -> list[float]:
     return [sum(col[k] for col in columns) for k in range(len(columns[0]))] if columns else []
 
 
+def host_range(event: Any) -> bool:
+    """A profiler event that happened on the host (CPU), or one with no device type at all."""
+    kind = getattr(event, "device_type", None)
+    return kind is None or getattr(kind, "name", str(kind)).upper().endswith("CPU")
+
+
 def per_iteration(events: list[Any], leaves: list[str], device: str) -> dict[str, list[float]]:
     """{leaf name: [ms in each iteration]} from profiler events (anything with `name` and
     `time_range.start/end` in microseconds; on CUDA `device_time_total` or `cuda_time_total`): the attribution of this
     module's docstring, apart from any device so that a test can hand it made-up events. The
     first iteration is dropped (profiler start-up); a range that ends after its iteration does is
-    not counted; leaves never called get 0.0 ms."""
+    not counted; leaves never called get 0.0 ms. Only the host's copy of each range counts: with
+    CUDA activity on, kineto also reports every record_function range as a GPU user annotation of
+    the same name (pytorch/pytorch#144613), which would split iterations in two; the device time of
+    the kernels a range launched is on its host event."""
+    events = [e for e in events if host_range(e)]
     iters = sorted((e.time_range.start, e.time_range.end) for e in events if e.name == ITERATION)[1:]
     starts = [s for s, _ in iters]
     per_iter: dict[str, list[float]] = {name: [0.0] * len(iters) for name in leaves}

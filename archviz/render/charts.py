@@ -709,7 +709,7 @@ def quality_phrase(m: dict[str, Any]) -> str:
     if q is None:
         return "not graded"
     if q.get("grade") == "noisy":
-        return "<b style='color:#b45309'>NOISY: timed on a busy machine, not stored</b>"
+        return "<b style='color:#b45309'>NOISY: graded noisy, not stored</b>"
     ci = ((m.get("total") or {}).get("eager") or {}).get("ci_pct")
     return f"{shown(str(q.get('grade')))}{'' if ci is None else f', median ±{ci:.1f}%'}"
 
@@ -962,8 +962,8 @@ def throughput(profile: Profile) -> dict[str, Any]:
             "title": {"text": "batch size"}}
     threads = m.get("threads")
     setting = f"{m.get('device', '?')}, {m.get('dtype', '?')}, {threads} thread{'' if threads == 1 else 's'}"
-    note = (f"<br><span style='font-size:11px;color:#b45309'>hollow: timed on a busy machine (noisy), "
-            f"{sum(noisy)} of {len(points)} batches</span>") if any(noisy) else ""
+    note = (f"<br><span style='font-size:11px;color:#b45309'>hollow: graded noisy (a wide interval or spread, "
+            f"or a busy machine), {sum(noisy)} of {len(points)} batches</span>") if any(noisy) else ""
     layout = base_layout(f"Throughput against batch size: {chart_label(profile)} · {shown(setting)}{note}",
                          xaxis={**axis, "domain": [0, 0.45]}, xaxis2={**axis, "domain": [0.55, 1], "anchor": "y2"},
                          yaxis={"title": {"text": "ms per step"}, "rangemode": "tozero", "automargin": True},

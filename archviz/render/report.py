@@ -16,7 +16,7 @@ from .graph import Graph
 from .graph.widget import css as graph_css, page_data, scripts as graph_scripts, static_svg
 from .numbers import grouped, human, layer_cell, printable, shape
 from .summary import field_brief, headline
-from .table import quality_lines, raised_text, spread_text, to_csv
+from .table import above_text, quality_lines, raised_text, spread_text, to_csv
 
 if TYPE_CHECKING:  # annotations only: the record never depends on its faces at import
     from ..record import Profile
@@ -170,7 +170,8 @@ def measured_context(p: Profile, i: int) -> dict[str, Any] | None:
                 f"{charts.si(peaks['flops'], 'FLOP/s')}; memory roofs {roofs}; {charts.peak_source(peaks)}.")
     q = m.get("quality") if isinstance(m.get("quality"), dict) else {}
     notes = [*(f"Peaks: {n}" for n in peaks.get("unstable") or []),
-             *(f"Roof raised: {raised_text(n)}" for n in peaks.get("raised") or [])]
+             *(f"Roof raised: {raised_text(n)}" for n in peaks.get("raised") or []),
+             *(f"Above the given roof: {above_text(a)}" for a in peaks.get("above") or [])]
     return {"id": f"chart-roofline-{i}", "label": charts.label_of(p), "sentence": sentence,
             "rows": [{"k": k, "v": v} for k, v in rows], "quality": quality_lines(m)[0],
             "noisy": q.get("grade") == "noisy", "notes": notes,

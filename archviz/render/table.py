@@ -226,7 +226,14 @@ def measured_lines(profile: Profile) -> list[str]:
         "each layer against the roof of the smallest level its bytes fit; overhead under 10% of roof",
         *(f"Peaks: {printable(n)}" for n in pk.get("unstable") or []),
         *(f"Roof raised: {raised_text(n)}" for n in pk.get("raised") or []),
+        *(f"Above the given roof: {above_text(a)}" for a in pk.get("above") or []),
     ]
+
+
+def above_text(a: dict[str, Any]) -> str:
+    """A layer that ran above a roof given by flags, as a phrase."""
+    roof = "compute roof" if a["roof"] == "compute" else f"{printable(str(a['roof']))} roof"
+    return f"layer {printable(str(a['layer']))} reached {a['achieved'] / a['attainable']:.2f}x its {roof}"
 
 
 def spread_text(t: dict[str, Any]) -> str:
