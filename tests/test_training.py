@@ -308,3 +308,28 @@ def test_store_round_trip_and_refuses_bad_sections(tmp_path):
                 {"layers": [{**data["layers"][0], "saved_bytes": 1e40}, *data["layers"][1:]]}):
         assert blob_problem({**data, **bad}) is not None
     assert blob_problem(data) is None
+
+
+class FailsAboveThree(nn.Module):
+    """Runs at batches 1 to 3, raises above (data-dependent code a real model might have)."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(8, 8)
+
+    def forward(self, x):
+        if x.shape[0] > 3:
+            raise ValueError("batch too large for this toy")
+        return self.fc(x)
+
+
+def test_fit_reports_the_largest_batch_that_ran():
+    """A batch that cannot run at all counts as not fitting: the answer is the largest that ran, and
+    the line says which batch failed and why (the review of issue 23)."""
+    from archviz.render.fit import fit_lines
+
+    result = fit(FailsAboveThree(), "1GiB", [1, 8])
+    assert result.batch == 3 and result.failed[0] == 4 and "batch too large" in result.failed[1]
+    assert result.next_peak is None and all(peak < 2**30 for _, peak in result.probes)
+    lines = fit_lines("toy", result)
+    assert "largest batch 3 fits" in lines[0] and lines[1].startswith("batch 4 does not run at all:")

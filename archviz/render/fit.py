@@ -49,8 +49,11 @@ def fit_lines(model: str, result: Any) -> list[str]:
                 f"{size(result.next_peak)}"]
     lines = [f"{name}: largest batch {result.batch:,} fits {mem} for {what} at input Bx{rest}: "
              f"peak {exact(result.peak)}, headroom {exact(result.headroom)}"]
+    failed = getattr(result, "failed", None)
     if result.capped:
         lines.append(f"the search stops at batch {result.batch:,}: larger batches were not tried")
+    elif failed and (result.next_peak is None or failed[0] == result.batch + 1):
+        lines.append(f"batch {failed[0]:,} does not run at all: {printable(failed[1])}")
     else:
         lines.append(f"batch {result.batch + 1:,} would peak at {exact(result.next_peak)}, over {mem} "
                      f"({len(result.probes)} meta-device steps probed; allocator overhead and "

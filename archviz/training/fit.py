@@ -12,6 +12,7 @@ from ..errors import ArchvizError
 from .meter import StepOptions, run_step
 
 MAX_BATCH = 2**24  # the search stops here: a batch this large fitting is reported as "at least"
+NEVER_FITS = 2**80  # the peak given to a batch that cannot run at all (over any memory size)
 
 
 @dataclass
@@ -26,6 +27,7 @@ class FitResult:
     next_peak: int | None              # the peak at batch + 1 (None when capped)
     capped: bool = False
     probes: list[tuple[int, int]] = field(default_factory=list)   # (batch, peak) in probe order
+    failed: tuple[int, str] | None = None  # the smallest batch that could not run at all, and why
 
     @property
     def headroom(self) -> int | None:
@@ -91,17 +93,28 @@ def fit_batch(model: Any, input_shape: list[int], memory: int, options: StepOpti
     if memory < 1:
         raise ArchvizError("--memory must be at least one byte", 2)
     cache: dict[int, int] = {}
+    failures: dict[int, str] = {}
 
     def peak_of(b: int) -> int:
+        """The peak at batch b; a batch above 1 that cannot run at all counts as not fitting (its
+        reason kept), so the answer is the largest batch that ran and fits."""
         if b not in cache:
-            cache[b] = _probe(model, at_batch(input_shape, b), opts)
+            try:
+                cache[b] = _probe(model, at_batch(input_shape, b), opts)
+            except ArchvizError as exc:
+                if b == 1 or exc.exit_code != 1:
+                    raise
+                failures[b] = str(exc)
+                cache[b] = NEVER_FITS
         return cache[b]
 
     batch, probes = search(peak_of, memory, limit)
     capped = batch == limit
+    following = None if capped else peak_of(batch + 1)
+    failed = min(failures.items()) if failures else None
     return FitResult(memory=memory, options=opts, input_shape=list(input_shape), batch=batch,
-                     peak=cache.get(batch), next_peak=None if capped else peak_of(batch + 1),
-                     capped=capped, probes=probes)
+                     peak=cache.get(batch), next_peak=None if following == NEVER_FITS else following,
+                     capped=capped, probes=[p for p in probes if p[1] != NEVER_FITS], failed=failed)
 
 
 def _probe(model: Any, shape: list[int], opts: StepOptions) -> int:
