@@ -333,3 +333,23 @@ def test_fit_reports_the_largest_batch_that_ran():
     assert result.next_peak is None and all(peak < 2**30 for _, peak in result.probes)
     lines = fit_lines("toy", result)
     assert "largest batch 3 fits" in lines[0] and lines[1].startswith("batch 4 does not run at all:")
+
+
+def test_explorer_fit_answer_checks_its_inputs_and_answers():
+    """The dashboard's largest-batch form: untrusted values are field errors, never exceptions; a
+    good request answers as `archviz fit` does, and Adam (two state buffers per parameter) fits fewer
+    than SGD (one)."""
+    from archviz.dashboard.logic import FIT_MODES, fit_answer
+
+    for memory, mode in ((None, "inference"), ("lots", "inference"), ("2PiB", "inference"), ("x" * 40, "inference"),
+                         ("1GiB", "training, LBFGS"), ("1GiB", ["inference"]), ("1e400G", "inference")):
+        r = fit_answer("resnet18", 64, memory, mode)
+        assert r["errors"] and "lines" not in r, (memory, mode)
+    assert fit_answer("not_a_model", 64, "1GiB", "inference")["errors"]
+    sgd = fit_answer("resnet18", 64, "1GiB", "training, SGD")
+    adam = fit_answer("resnet18", 64, "1GiB", "training, Adam")
+    assert not sgd["errors"] and sgd["lines"][0].startswith("resnet18: largest batch")
+    assert 0 < adam["batch"] < sgd["batch"]
+    assert "training step (adam" in adam["lines"][0] and set(FIT_MODES) >= {"inference", "training, AdamW"}
+    expected = fit("resnet18", 2**30, "1x3x64x64", StepOptions(train=True, optimizer="adam")).batch
+    assert adam["batch"] == expected

@@ -155,13 +155,14 @@ def explorer_results() -> list[html.Section]:
                       html.P("Metered on the meta device (no allocation): weights, the peak of live activations, and "
                              "the activation bytes live after each leaf layer in execution order (bands: blocks). The "
                              "largest batch that fits a memory size is found by exponential search and bisection over "
-                             "meta-device steps (a training step: SGD with momentum, float32).", className="muted"),
+                             "meta-device steps (a training step in float32: SGD with momentum keeps one buffer per "
+                             "parameter, Adam and AdamW two).", className="muted"),
                       html.Div(id="ex-memory-cards"),
                       dcc.Loading(dcc.Graph(id="ex-memory-chart", config=GRAPH_CONFIG, style=MEMORY_STYLE)),
                       html.Div([html.Label("largest batch that fits", htmlFor="ex-fit-memory"),
                                 dcc.Input(id="ex-fit-memory", type="text", value="24GiB", maxLength=32,
                                           debounce=True, style={"width": "110px"}),
-                                dcc.RadioItems(id="ex-fit-mode", options=["inference", "training"], value="training",
+                                dcc.RadioItems(id="ex-fit-mode", options=list(logic.FIT_MODES), value="training, SGD",
                                                inline=True, inputStyle={"marginRight": "4px"},
                                                labelStyle={"marginRight": "12px"}),
                                 html.Button("Find the batch", id="ex-fit-go", n_clicks=0, className="download")],

@@ -653,7 +653,8 @@ def placeholder_figure(text: str) -> dict[str, Any]:
 
 # ---- memory (issue 23): the profile's memory cards and live-memory chart, and the largest batch ----
 FIT_MEMORY_MAX = 2**50  # 1 PiB: a size past any device is refused, not searched
-FIT_MODES = ("inference", "training")
+FIT_MODES = {"inference": None, "training, SGD": "sgd", "training, Adam": "adam", "training, AdamW": "adamw"}
+# the Explorer's choices: an inference forward, or a float32 training step with this optimizer
 
 
 def memory_view(model: Any, size: Any) -> dict[str, Any]:
@@ -670,8 +671,8 @@ def memory_view(model: Any, size: Any) -> dict[str, Any]:
 
 
 def fit_answer(model: Any, size: Any, memory: Any, mode: Any) -> dict[str, Any]:
-    """The largest batch of an Explorer model that fits a memory size (inference, or a training
-    step with SGD in float32), as lines of text; `errors` names a bad field. Inputs are untrusted:
+    """The largest batch of an Explorer model that fits a memory size (inference, or a float32
+    training step with SGD, Adam or AdamW), as lines of text; `errors` names a bad field. Inputs are untrusted:
     the model must be a catalogue name, the size a bounded whole number, the memory a size such as
     24GiB at most 1 PiB, the mode one of FIT_MODES. One fit runs at a time per (model, size, memory,
     mode) and its answer is kept."""
@@ -679,8 +680,8 @@ def fit_answer(model: Any, size: Any, memory: Any, mode: Any) -> dict[str, Any]:
     from ..training import parse_memory
 
     (model, size), errors = model_and_size(model, size)
-    if mode not in FIT_MODES:
-        errors["fit-mode"] = f"choose {' or '.join(FIT_MODES)}"
+    if not isinstance(mode, str) or mode not in FIT_MODES:
+        errors["fit-mode"] = f"choose {', '.join(FIT_MODES)}"
     text = memory.strip() if isinstance(memory, str) else ""
     if not text or len(text) > 32:
         errors["fit-memory"] = "give a memory size such as 24GiB, 16G or 512MiB"
@@ -706,7 +707,8 @@ def _fit_cached(model: str, size: int | None, budget: int, mode: str) -> Any:
 
     shape = None if not size else [1, 3, int(size), int(size)]
     with _fit_lock(model, size):
-        return fit(model, budget, shape, StepOptions(train=mode == "training"))
+        optimizer = FIT_MODES[mode]
+        return fit(model, budget, shape, StepOptions(train=optimizer is not None, optimizer=optimizer or "sgd"))
 
 
 @contextmanager
