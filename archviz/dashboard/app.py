@@ -358,10 +358,13 @@ def create_app(names: list[str] | None = None) -> Dash:
                   Output("ex-share", "figure"), Output("ex-table", "data"), Output("ex-roofline", "figure"),
                   Output("ex-size-hint", "children"), Output("ex-results", "style"),
                   Output("ex-placeholder", "children"), Output("ex-url", "search"), Output("ex-roofline", "style"),
+                  Output("ex-memory-cards", "children"), Output("ex-memory-chart", "figure"),
                   Input("ex-model", "value"), Input("ex-size", "value"), State("url", "search"),
                   State("ex-url-state", "data"))
-    @guarded(17)
+    @guarded(19)
     def explorer(model, size, search, linked):
+        """Everything the Explorer draws from one profile, memory included: one callback, so one
+        request for the profile (two would race, and the second would be told 'being computed')."""
         model, size = first_draw(linked, model=model, size=size)
         r = logic.explore(model, size)
         errors = r["errors"]
@@ -372,22 +375,12 @@ def create_app(names: list[str] | None = None) -> Dash:
                     if errors else "No profile to show: see the message above, then pick a model or size again.")
             return (None if errors else message(r["error"]), *fields, None, None, HIDDEN,
                     EMPTY, EMPTY, EMPTY, EMPTY, [], EMPTY, state[0], HIDDEN, placeholder(todo), state[1],
-                    NOT_MEASURED_STYLE)
+                    NOT_MEASURED_STYLE, None, EMPTY)
         colour = (r["history"] or {}).get("colour", "#1f6feb")
         return (None, *fields, cards(r["headline"], colour), r["graph"], GRAPH_HOST_STYLE, r["depth_fig"],
                 r["rf_fig"], r["channels_fig"], r["share_fig"], r["rows"], r["roofline_fig"], state[0], SHOWN,
-                None, state[1], ROOFLINE_STYLE if r["measured"] else NOT_MEASURED_STYLE)
-
-    @app.callback(Output("ex-memory-cards", "children"), Output("ex-memory-chart", "figure"),
-                  Input("ex-model", "value"), Input("ex-size", "value"), State("ex-url-state", "data"))
-    @guarded(2, message_slot=False)
-    def memory(model, size, linked):
-        """The memory cards and live-memory chart of the Explorer's model (its stored profile)."""
-        model, size = first_draw(linked, model=model, size=size)
-        r = logic.memory_view(model, size)
-        if "error" in r:
-            return None, EMPTY
-        return cards(r["cards"], "#c2410c"), r["figure"]
+                None, state[1], ROOFLINE_STYLE if r["measured"] else NOT_MEASURED_STYLE,
+                cards(r["memory_cards"], "#c2410c"), r["memory_fig"])
 
     @app.callback(Output("ex-fit-msg", "children"), Output("ex-fit-answer", "children"),
                   Input("ex-fit-go", "n_clicks"), Input("ex-fit-memory", "value"),

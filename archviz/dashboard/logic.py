@@ -286,6 +286,7 @@ def explore(model: Any, size: Any) -> dict[str, Any]:
             "depth_fig": charts.macs_params_along_depth([p]), "rf_fig": charts.receptive_field_along_depth([p]),
             "channels_fig": charts.channels_along_depth([p]), "share_fig": charts.share_by_type([p]),
             "roofline_fig": charts.roofline([measured or p]), "measured": measured is not None,
+            "memory_cards": charts.memory_cards(p), "memory_fig": charts.memory_along_execution(p),
             "history": history_info(p.model)}
 
 
@@ -655,19 +656,6 @@ def placeholder_figure(text: str) -> dict[str, Any]:
 FIT_MEMORY_MAX = 2**50  # 1 PiB: a size past any device is refused, not searched
 FIT_MODES = {"inference": None, "training, SGD": "sgd", "training, Adam": "adam", "training, AdamW": "adamw"}
 # the Explorer's choices: an inference forward, or a float32 training step with this optimizer
-
-
-def memory_view(model: Any, size: Any) -> dict[str, Any]:
-    """The Explorer's memory cards and chart for one model (from the same stored profile), or
-    `error` (never an exception)."""
-    (model, size), errors = model_and_size(model, size)
-    if errors:
-        return {"error": " ".join(errors.values())}
-    try:
-        p = load(model, size)
-    except ArchvizError as exc:
-        return {"error": str(exc)}
-    return {"cards": charts.memory_cards(p), "figure": charts.memory_along_execution(p)}
 
 
 def fit_answer(model: Any, size: Any, memory: Any, mode: Any) -> dict[str, Any]:
