@@ -87,7 +87,8 @@ def history_inputs(metric="macs", scale="log", variants=None) -> dict[str, objec
 EXPLORER_OUTPUT = ("..ex-message.children...ex-model-msg.children...ex-size-msg.children...ex-headline.children..."
                    "ex-graph-data.data...ex-graph.style...ex-depth.figure...ex-rf.figure...ex-channels.figure..."
                    "ex-share.figure...ex-table.data...ex-roofline.figure...ex-size-hint.children...ex-results.style..."
-                   "ex-placeholder.children...ex-url.search...ex-roofline.style..")
+                   "ex-placeholder.children...ex-url.search...ex-roofline.style...ex-memory-cards.children..."
+                   "ex-memory-chart.figure..")
 HISTORY_MEASURED_OUTPUT = "..hist-measure-status.children...hist-measured.figure...hist-measure-poll.disabled.."
 COMPARE_OUTPUT = ("..cmp-message.children...cmp-table.data...cmp-table.columns...cmp-depth.figure...cmp-rf.figure..."
                   "cmp-channels.figure...cmp-share.figure...cmp-results.style...cmp-table-box.style..."

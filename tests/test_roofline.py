@@ -266,3 +266,26 @@ def test_hierarchical_roofs_drawn_and_graded(plain):
     assert "good" in fig["layout"]["title"]["text"]
     m.measurement["quality"] = {"grade": "noisy", "reasons": ["x"]}
     assert "NOISY" in charts.roofline([m])["layout"]["title"]["text"]
+
+
+def test_measured_csv_has_the_measured_columns_and_the_grade(measured):
+    """With --measure the CSV gains the measured columns, typed, and the run's grade on every row."""
+    import io
+
+    import pandas as pd
+
+    df = pd.read_csv(io.StringIO(measured.to_csv()))
+    assert list(df.columns[-8:]) == ["latency_ms", "bytes", "intensity", "achieved_flops", "bound", "roof",
+                                     "working_set", "measurement_grade"]
+    assert pd.api.types.is_float_dtype(df["latency_ms"]) and set(df["measurement_grade"]) == {"good"}
+    leaf = measured.layer("layer1.0.conv1")
+    row = df[df["name"] == "layer1.0.conv1"].iloc[0]
+    assert row["latency_ms"] == pytest.approx(leaf["latency_ms"]) and row["roof"] == "DRAM"
+    plain = pd.read_csv(io.StringIO(get_plain_csv()))
+    assert "latency_ms" not in plain.columns and "measurement_grade" not in plain.columns
+
+
+def get_plain_csv():
+    from archviz.service import get_profile
+
+    return get_profile("resnet18").to_csv()

@@ -80,8 +80,11 @@ def csv_cell(col: str, row: dict[str, Any]) -> Any:
 
 
 def csv_columns(profile: Profile) -> list[str]:
-    """CSV_COLUMNS, then the memory columns (live_bytes; with --train the training columns)."""
-    return [*CSV_COLUMNS, *MEMORY_COLUMNS, *(TRAINING_COLUMNS if profile.training else ())]
+    """CSV_COLUMNS, then the memory columns (live_bytes; with --train the training columns), then
+    with --measure the measured columns and the run's grade (the same on every row, so a noisy run
+    is marked in the CSV too)."""
+    measured = (*MEASURED_COLUMNS, "measurement_grade") if profile.measurement else ()
+    return [*CSV_COLUMNS, *MEMORY_COLUMNS, *(TRAINING_COLUMNS if profile.training else ()), *measured]
 
 
 def to_csv(profile: Profile, depth: int | None) -> str:
@@ -92,8 +95,9 @@ def to_csv(profile: Profile, depth: int | None) -> str:
     w = csv.writer(buf, lineterminator="\n")
     columns = csv_columns(profile)
     w.writerow(columns)
+    grade = (profile.measurement or {}).get("quality") or {}
     for r in rows_at_depth(profile, depth):
-        row = {**r, **field_columns(r)}
+        row = {**r, **field_columns(r), "measurement_grade": grade.get("grade", "not graded")}
         w.writerow([csv_cell(c, row) for c in columns])
     return buf.getvalue()
 
