@@ -90,6 +90,12 @@ def is_number(value: Any, low: float = 0.0, high: float = 1e30, whole: bool = Fa
     return math.isfinite(value) and low <= value <= high
 
 
+def short_text(value: Any, length: int = 300) -> bool:
+    """Text archviz writes: a string, short, with nothing a terminal would act on (no control or
+    escape characters)."""
+    return isinstance(value, str) and len(value) <= length and value.isprintable()
+
+
 def warn_rebuilt(path: Path, why: str) -> None:
     """One line on stderr, once per file and process: the cache is set aside and made again."""
     from .render.numbers import printable

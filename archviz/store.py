@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Callable, TypeVar
 
 from .files import home  # noqa: F401  (the store's folder; kept here for its callers)
-from .files import is_number, no_constant
+from .files import is_number, no_constant, short_text
 from .columns import MEMORY_COLUMNS, TRAINING_COLUMNS
 from .record import SCHEMA_VERSION, Profile
 
@@ -271,8 +271,7 @@ def _section_problem(section: Any, counts: tuple[str, ...], texts: tuple[str, ..
     if not isinstance(section, dict):
         return f"has a {what} section that is not a record"
     bad = [k for k in counts if not _count(section.get(k))]
-    bad += [k for k in texts if not (isinstance(section.get(k), str) and len(section[k]) <= 64
-                                     and section[k].isprintable())]
+    bad += [k for k in texts if not short_text(section.get(k), 64)]
     bad += [k for k in ("amp", "foreach") if k in section and not isinstance(section[k], bool)]
     if what == "training" and "amp" not in section:
         bad.append("amp")
@@ -293,8 +292,6 @@ GRADES = ("good", "fair", "noisy")
 
 
 def _short_texts(items: Any, most: int = 16, length: int = 300) -> bool:
-    from .measure.peaks import short_text
-
     return isinstance(items, list) and len(items) <= most and all(short_text(t, length) for t in items)
 
 
@@ -317,8 +314,6 @@ def measurement_problem(m: Any, layers: list[Any]) -> str | None:
         return None
     from .measure.caches import LEVEL_NAMES
     from .measure.peaks import entry_problem
-
-    from .measure.peaks import short_text
 
     if not (isinstance(m, dict) and short_text(m.get("device"), 200) and short_text(m.get("dtype"), 16)
             and all(isinstance(m.get(k), int) and not isinstance(m.get(k), bool) and 0 < m[k] < 2**31

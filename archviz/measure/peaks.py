@@ -23,8 +23,9 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from ..files import CacheProblem, home, is_number, read_checked, write_quietly
+from ..files import CacheProblem, home, is_number, read_checked, short_text, write_quietly
 from .caches import LEVEL_NAMES, Level, cpu_levels, cuda_levels
+from .roofline import memory_roofs
 
 CACHE_NAME = "peaks.json"
 SECONDS = 0.05     # per benchmark and run, at most about (one warm-up call comes first)
@@ -79,11 +80,6 @@ def _roof_ok(r: Any) -> bool:
             and (r.get("capacity") is None or is_number(r.get("capacity"), 1, 1e15))
             and all(r.get(k) is None or is_number(r.get(k), 0, 1e20) for k in ("working_set", "measured"))
             and is_number(r.get("spread_pct", 0), 0, 100))
-
-
-def short_text(value: Any, length: int = 300) -> bool:
-    """Text archviz writes: a string, short, with nothing a terminal would act on."""
-    return isinstance(value, str) and len(value) <= length and value.isprintable()
 
 
 def _compute_ok(c: Any) -> bool:
@@ -349,7 +345,7 @@ def with_flags(measured: dict[str, Any], peak_flops: float | None, peak_bw: floa
     flags, or nothing measured, there is one memory level: main memory."""
     flops = float(peak_flops if peak_flops is not None else measured["flops"])
     bw = float(peak_bw if peak_bw is not None else measured["bytes_per_s"])
-    roofs = [dict(r) for r in measured.get("roofs", [])] or [{"level": "DRAM", "capacity": None, "bytes_per_s": bw}]
+    roofs = [dict(r) for r in memory_roofs({"roofs": measured.get("roofs"), "bytes_per_s": bw})]
     roofs[-1] = {**roofs[-1], "bytes_per_s": bw}
     out = {k: v for k, v in measured.items() if k not in ("history",)}
     return {**out, "flops": flops, "bytes_per_s": bw, "roofs": monotone(roofs) if peak_bw is not None else roofs,

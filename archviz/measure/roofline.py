@@ -66,10 +66,15 @@ def bound(flops: float, nbytes: float | None, latency_ms: float | None,
     return "compute" if flops / nbytes >= peak_flops / peak_bw else "memory"
 
 
+def memory_roofs(peaks: dict[str, Any]) -> list[dict[str, Any]]:
+    """The bandwidth roofs, smallest level first; peaks without levels (given by flags, or stored
+    before levels existed) have one, main memory's."""
+    return peaks.get("roofs") or [{"level": "DRAM", "capacity": None, "bytes_per_s": peaks["bytes_per_s"]}]
+
+
 def level_roof(nbytes: float | None, peaks: dict[str, Any]) -> dict[str, Any]:
-    """The memory level whose roof applies to a layer moving `nbytes` (the smallest that holds
-    it); peaks without levels (given by flags, or stored before levels existed) have main memory."""
-    roofs = peaks.get("roofs") or [{"level": "DRAM", "capacity": None, "bytes_per_s": peaks["bytes_per_s"]}]
+    """The memory level whose roof applies to a layer moving `nbytes` (the smallest that holds it)."""
+    roofs = memory_roofs(peaks)
     for r in roofs:
         if r.get("capacity") is None or (nbytes or 0) <= r["capacity"]:
             return r
@@ -124,9 +129,7 @@ def raised(peaks: dict[str, Any], above: list[dict[str, Any]]) -> dict[str, Any]
     """Peaks with each roof still under a layer raised to that layer, and a note per raise in
     `raised` ('L3 bandwidth raised from 206 to 231 GB/s by layer1.0.relu'). The caller has already
     measured the peaks again."""
-    out = {**peaks, "roofs": [dict(r) for r in peaks.get("roofs") or []], "raised": list(peaks.get("raised", []))}
-    if not out["roofs"]:
-        out["roofs"] = [{"level": "DRAM", "capacity": None, "bytes_per_s": peaks["bytes_per_s"]}]
+    out = {**peaks, "roofs": [dict(r) for r in memory_roofs(peaks)], "raised": list(peaks.get("raised", []))}
     for a in above:
         if a["roof"] == "compute":
             if a["achieved"] > out["flops"]:

@@ -9,7 +9,8 @@ import time
 from typing import Any
 
 from ..measure.throughput import OWN_COLUMNS, TIMM_COLUMNS
-from .numbers import printable
+from .fit import size
+from .numbers import printable, si
 from .table import csv_text
 
 
@@ -25,20 +26,9 @@ def bench_csv(rows: list[dict[str, Any]]) -> str:
     return buf.getvalue()
 
 
-def _si(value: float, unit: str) -> str:
-    for factor, prefix in ((1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if value >= factor:
-            return f"{value / factor:.3g} {prefix}{unit}"
-    return f"{value:.3g} {unit}"
-
-
 def _size(n: int | None) -> str:
-    if n is None:
-        return "main memory"
-    for factor, unit in ((2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
-        if n >= factor:
-            return f"{n / factor:g} {unit}"
-    return f"{n} B"
+    """A level's capacity or working set; None is main memory's (no capacity)."""
+    return "main memory" if n is None else size(n)
 
 
 def peaks_lines(key: str, entry: dict[str, Any]) -> list[str]:
@@ -48,20 +38,20 @@ def peaks_lines(key: str, entry: dict[str, Any]) -> list[str]:
     out = [f"{printable(key)}  (measured {when}, best of {entry.get('runs', '?')} runs each)"]
     for c in entry.get("compute") or []:
         tag = "" if c.get("applies", True) else " (another dtype's roof: drawn, not applied)"
-        out.append(f"  compute  {printable(c['name'])}: {_si(c['flops'], 'FLOP/s')}, runs spread "
+        out.append(f"  compute  {printable(c['name'])}: {si(c['flops'], 'FLOP/s')}, runs spread "
                    f"{c.get('spread_pct', 0):.1f}%{tag}")
     for r in entry.get("roofs") or []:
         raw = r.get("measured")
         note = "" if raw is None or raw >= r["bytes_per_s"] * 0.999 else \
-            f" (read {_si(raw, 'B/s')}: call overhead; a roof is at least the next level's)"
+            f" (read {si(raw, 'B/s')}: call overhead; a roof is at least the next level's)"
         out.append(f"  memory   {printable(r['level'])} ({_size(r.get('capacity'))}, measured at "
-                   f"{_size(r.get('working_set'))}): {_si(r['bytes_per_s'], 'B/s')}, runs spread "
+                   f"{_size(r.get('working_set'))}): {si(r['bytes_per_s'], 'B/s')}, runs spread "
                    f"{r.get('spread_pct', 0):.1f}%{note}")
     for n in entry.get("unstable") or []:
         out.append(f"  UNSTABLE {printable(n)}")
     history = entry.get("history") or []
     if len(history) > 1:
         out.append("  history  " + "; ".join(
-            f"{time.strftime('%m-%d %H:%M', time.localtime(h['when']))} {_si(h['flops'], 'FLOP/s')} "
-            f"{_si(h['bytes_per_s'], 'B/s')}" for h in history[-5:]))
+            f"{time.strftime('%m-%d %H:%M', time.localtime(h['when']))} {si(h['flops'], 'FLOP/s')} "
+            f"{si(h['bytes_per_s'], 'B/s')}" for h in history[-5:]))
     return out

@@ -10,9 +10,10 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from ..catalog import FAMILIES, ILSVRC_WINNERS, family_colour, published, weights_tag
+from ..measure.roofline import memory_roofs, roof
 from .colours import PALETTE, base_colour, page_colours
 from .labels import Frame, Label, Scale, label_annotations, log_ticks, tick_text
-from .numbers import chart_text
+from .numbers import chart_text, si
 
 if TYPE_CHECKING:  # annotations only: the record never depends on its faces at import
     from ..record import Profile
@@ -727,16 +728,6 @@ def measured_setting(m: dict[str, Any]) -> str:
             f"{threads} thread{'' if threads == 1 else 's'}")
 
 
-def si(value: float | None, unit: str) -> str:
-    """1.23e11, 'FLOP/s' -> '123 GFLOP/s' (three significant figures)."""
-    if value is None:
-        return "-"
-    for factor, prefix in ((1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if abs(value) >= factor:
-            return f"{value / factor:.3g} {prefix}{unit}"
-    return f"{value:.3g} {unit}"
-
-
 def placeholder_figure(text: str, height: int = 200) -> dict[str, Any]:
     """A figure that says why it has nothing to draw (no bare axes); a long sentence broken into
     lines of 70 characters, so it fits a narrow screen."""
@@ -751,19 +742,14 @@ def placeholder_figure(text: str, height: int = 200) -> dict[str, Any]:
 
 
 def roof_at(intensity: float, peaks: dict[str, Any], bandwidth: float | None = None) -> float:
-    """The roofline's attainable FLOP/s at an intensity: min(peak FLOP/s, bandwidth × intensity),
-    with main memory's bandwidth unless a level's is given."""
-    return min(peaks["flops"], (bandwidth or peaks["bytes_per_s"]) * intensity)
+    """The roofline's attainable FLOP/s at an intensity (measure.roofline.roof), with main
+    memory's bandwidth unless a level's is given."""
+    return roof(intensity, peaks["flops"], bandwidth or peaks["bytes_per_s"])
 
 
 def ridge_of(peaks: dict[str, Any], bandwidth: float | None = None) -> float:
     """The intensity where a memory roof meets the compute roof: peak FLOP/s / bandwidth."""
     return peaks["flops"] / (bandwidth or peaks["bytes_per_s"])
-
-
-def memory_roofs(peaks: dict[str, Any]) -> list[dict[str, Any]]:
-    """The bandwidth roofs, smallest level first (one, main memory's, for peaks without levels)."""
-    return peaks.get("roofs") or [{"level": "DRAM", "capacity": None, "bytes_per_s": peaks["bytes_per_s"]}]
 
 
 def row_bandwidth(row: dict[str, Any], peaks: dict[str, Any]) -> float:

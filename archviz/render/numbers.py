@@ -82,3 +82,13 @@ def layer_cell(col: str, v: Any, level: int) -> str:
     if col == "name":
         return "\u00a0\u00a0" * max(level - 1, 0) + printable(v)
     return "" if v is None else printable(v)
+
+
+def si(value: float | None, unit: str) -> str:
+    """1.23e11, 'FLOP/s' -> '123 GFLOP/s' (three significant figures)."""
+    if value is None:
+        return "-"
+    for factor, prefix in ((1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= factor:
+            return f"{value / factor:.3g} {prefix}{unit}"
+    return f"{value:.3g} {unit}"

@@ -23,7 +23,7 @@ from rich.cells import cell_len
 
 from ..errors import ArchvizError
 from ..columns import MEASURED_COLUMNS, MEMORY_COLUMNS, TRAINING_COLUMNS, field_columns
-from .numbers import grouped, human, pair, printable, shape
+from .numbers import grouped, human, pair, printable, shape, si
 from .summary import field_card
 
 if TYPE_CHECKING:  # annotations only: the record never depends on its faces at import
@@ -201,13 +201,6 @@ def _ms(v: float | None) -> str:
     return "-" if v is None else (f"{v:.3g}" if v < 1 else f"{v:,.1f}" if v < 1000 else f"{v:,.0f}")
 
 
-def _rate(v: float, unit: str) -> str:
-    for scale, prefix in ((1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if v >= scale:
-            return f"{v / scale:.3g} {prefix}{unit}"
-    return f"{v:.3g} {unit}"
-
-
 def measured_lines(profile: Profile) -> list[str]:
     """What a --measure run measured: its grade first (a noisy run says so, and why), then device,
     whole-model time with its interval, the layer sum and the gap, and the roofs the roofline used
@@ -219,14 +212,14 @@ def measured_lines(profile: Profile) -> list[str]:
     graph = "" if t.get("graph_ms") is None else \
         f" | CUDA graph {_ms(t['graph_ms'])} ms (launch gap {_ms(t['launch_gap_ms'])} ms)"
     gap = "-" if t.get("gap_pct") is None else f"{t['gap_pct']:+.1f}%"
-    roofs = ", ".join(f"{printable(r['level'])} {_rate(r['bytes_per_s'], 'B/s')}" for r in pk.get("roofs") or []) \
-        or _rate(pk["bytes_per_s"], "B/s")
+    roofs = ", ".join(f"{printable(r['level'])} {si(r['bytes_per_s'], 'B/s')}" for r in pk.get("roofs") or []) \
+        or si(pk["bytes_per_s"], "B/s")
     return [
         *quality_lines(m),
         f"Measured on {printable(m['device'])} | {m['dtype']} | batch {m['batch']} | {m['threads']} threads | "
         f"whole model {_ms(t['eager_ms'])} ms {spread_text(t)}{graph}",
         f"Sum of layer times {_ms(t['layer_sum_ms'])} ms, gap {gap} of the whole | compute roof "
-        f"{_rate(pk['flops'], 'FLOP/s')} | memory roofs {roofs} ({printable(str(pk.get('source')))}) | "
+        f"{si(pk['flops'], 'FLOP/s')} | memory roofs {roofs} ({printable(str(pk.get('source')))}) | "
         "each layer against the roof of the smallest level its bytes fit; overhead under 10% of roof",
         *(f"Peaks: {printable(n)}" for n in pk.get("unstable") or []),
         *(f"Roof raised: {raised_text(n)}" for n in pk.get("raised") or []),
@@ -254,7 +247,7 @@ def raised_text(note: dict[str, Any]) -> str:
     """One raised roof (measure.roofline.raised) as a sentence."""
     unit = "FLOP/s" if note["roof"] == "compute" else "B/s"
     what = "compute roof" if note["roof"] == "compute" else f"{printable(str(note['roof']))} bandwidth roof"
-    return (f"{what} raised from {_rate(note['from'], unit)} to {_rate(note['to'], unit)}: layer "
+    return (f"{what} raised from {si(note['from'], unit)} to {si(note['to'], unit)}: layer "
             f"{printable(str(note['layer']))} ran above it after the peaks were measured twice")
 
 
