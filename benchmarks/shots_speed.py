@@ -8,21 +8,14 @@ from __future__ import annotations
 
 import sys
 import time
-import warnings
 from pathlib import Path
 
-warnings.simplefilter("ignore")
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-
-import browser  # noqa: E402
-from browser import make_driver  # noqa: E402
-
-DOCS = ROOT / "docs"
+from shots import make_driver
+from shots import shoot as shoot_docs
 
 
 def shoot(driver, name: str, width: int, selector: str) -> None:
-    browser.shoot(driver, DOCS, name, width, selector, above=50, pause=0.8)
+    shoot_docs(driver, name, width, selector, above=50, pause=0.8)
 
 
 def main() -> None:

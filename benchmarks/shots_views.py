@@ -9,24 +9,16 @@ from __future__ import annotations
 
 import sys
 import tempfile
-import time
-import warnings
 from pathlib import Path
 
-warnings.simplefilter("ignore")
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-
+from shots import make_driver, wait_for
+from shots import shoot as shoot_docs
 from archviz.render.report import write_report  # noqa: E402
 from archviz.service import get_profile  # noqa: E402
-import browser  # noqa: E402
-from browser import make_driver, wait_for  # noqa: E402
-
-DOCS = ROOT / "docs"
 
 
 def shoot(driver, name: str, width: int, selector: str) -> None:
-    browser.shoot(driver, DOCS, name, width, selector, above=50, pause=0.6)
+    shoot_docs(driver, name, width, selector, above=50, pause=0.6)
 
 
 def main() -> None:
